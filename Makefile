@@ -1,0 +1,43 @@
+# The README's two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export FLASK_APP := assess:create_app
+
+.PHONY: demo test install lint bench translations clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/assess db upgrade
+	$(BIN)/assess demo-data --if-empty
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl-C stops)"
+	$(BIN)/assess run --host 127.0.0.1 --port 5000
+
+test: $(STAMP)
+	bash .ci/services
+	$(BIN)/ruff check .
+	. ./.ci/env && $(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	bash .ci/services
+	. ./.ci/env && $(BIN)/python benchmarks/run.py
+
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o assess/translations/messages.pot .
+	$(BIN)/pybabel update -i assess/translations/messages.pot -d assess/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d assess/translations
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

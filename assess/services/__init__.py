@@ -1,0 +1,1 @@
+"""Services: load rows, call the pure core, save results, commit."""

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..db import get_session
+from ..models import Network, Region
+from ..services import home as home_service
+
+bp = Blueprint("main", __name__)
+
+#: Navigation entries: (endpoint, label, roles that see it; None = everyone logged in).
+NAVIGATION = [
+    ("main.home", _l("Start"), None),
+    ("reports.list_networks", _l("Networks"), {"leader", "coordinator", "analyst", "admin"}),
+    ("national.show_comparison", _l("National comparison"), {"analyst", "admin"}),
+    ("admin.list_questionnaires", _l("Questionnaires"), {"admin"}),
+]
+
+
+@bp.app_context_processor
+def _navigation():
+    if not current_user.is_authenticated:
+        return {"navigation": []}
+    roles = current_user.role_names
+    entries = []
+    for endpoint, label, allowed in NAVIGATION:
+        if allowed is not None and not (roles & allowed):
+            continue
+        entries.append(
+            {"url": url_for(endpoint), "label": label, "current": request.endpoint == endpoint}
+        )
+    return {"navigation": entries}
+
+
+@bp.route("/")
+def home():
+    if not current_user.is_authenticated:
+        return render_template("main/welcome.html")
+    session = get_session()
+    overview = home_service.overview_for(session, current_user)
+    network_ids = {r.network_id for r in current_user.roles if r.network_id}
+    region_ids = {r.region_id for r in current_user.roles if r.region_id}
+    return render_template(
+        "main/home.html",
+        overview=overview,
+        network_names=home_service.names(session, Network, network_ids),
+        region_names=home_service.names(session, Region, region_ids),
+    )
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    lang = request.form.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    target = request.form.get("next") or url_for("main.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("main.home")
+    return redirect(target)
+

@@ -1,0 +1,96 @@
+"""Logging in and out, and the navigation each role sees."""
+
+import pytest
+
+from assess import create_app
+
+
+def nav_labels(html: str) -> str:
+    start = html.index("<nav")
+    return html[start : html.index("</nav>")]
+
+
+def test_login_with_wrong_password_gets_the_same_message_as_an_unknown_user(
+    client, make_user, auth
+):
+    make_user("known@example.org", role="admin")
+    wrong = auth.login("known@example.org", "not the right password")
+    unknown = auth.login("nobody@example.org", "not the right password")
+    assert wrong.status_code == unknown.status_code == 401
+    message = "The email address or password is not correct."
+    client.post("/language", data={"lang": "en"})
+    wrong = auth.login("known@example.org", "not the right password")
+    assert message in wrong.get_data(as_text=True)
+
+
+def test_logout_ends_the_session(client, make_user, auth):
+    make_user("leader@example.org", role="admin")
+    auth.login("leader@example.org")
+    assert client.get("/admin/questionnaires").status_code == 200
+    auth.logout()
+    assert client.get("/admin/questionnaires").status_code == 302
+
+
+def test_disabling_a_user_ends_their_session(client, db, make_user, auth):
+    user = make_user("gone@example.org", role="admin")
+    auth.login("gone@example.org")
+    user.is_enabled = False
+    db.commit()
+    assert client.get("/admin/questionnaires").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("role", "visible", "hidden"),
+    [
+        ("member", [], ["/networks", "/national", "/admin/questionnaires"]),
+        ("leader", ["/networks"], ["/national", "/admin/questionnaires"]),
+        ("coordinator", ["/networks"], ["/national", "/admin/questionnaires"]),
+        ("analyst", ["/networks", "/national"], ["/admin/questionnaires"]),
+        ("admin", ["/networks", "/national", "/admin/questionnaires"], []),
+    ],
+)
+def test_each_role_sees_its_own_navigation(client, make_user, make_network, auth, role, visible,
+                                           hidden):
+    network = make_network()
+    scope = {"network": network} if role in ("member", "leader") else {}
+    if role == "coordinator":
+        scope = {"region": network.region}
+    make_user(f"{role}@example.org", role=role, **scope)
+    auth.login(f"{role}@example.org")
+    nav = nav_labels(client.get("/").get_data(as_text=True))
+    for href in visible:
+        assert f'href="{href}' in nav
+        assert client.get(href).status_code == 200
+    for href in hidden:
+        assert f'href="{href}' not in nav
+        assert client.get(href).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"), [("sv", "Logga in"), ("fi", "Kirjaudu sisään"), ("en", "Log in")]
+)
+def test_the_interface_speaks_swedish_finnish_and_english(client, lang, text):
+    client.post("/language", data={"lang": lang})
+    page = client.get("/login").get_data(as_text=True)
+    assert f'<html lang="{lang}">' in page
+    assert text in page
+
+
+def test_open_redirect_through_next_is_refused(client, make_user, auth):
+    make_user("r@example.org", role="admin")
+    response = client.post(
+        "/login?next=//evil.example/", data={"email": "r@example.org",
+                                             "password": "correct horse battery"}
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_secret_key_is_generated_once_and_kept_in_the_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("ASSESS_SECRET_KEY", raising=False)
+    db_url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    first = create_app({"DATABASE_URL": db_url, "INSTANCE": 1})
+    key_file = tmp_path / "instance-key"
+    del key_file
+    second = create_app({"DATABASE_URL": db_url})
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert len(first.config["SECRET_KEY"]) >= 32
