@@ -1,0 +1,175 @@
+"""Maturity method v1, rules 11-13: benchmarks, trends and the national comparison.
+
+The callers choose what is comparable (closed, non-suppressed rounds of the
+same period and questionnaire id + version); these functions only compute.
+Scores are compared unrounded (settled against float noise, see numbers.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .numbers import settle
+
+BENCHMARK_COLUMNS = [
+    "network_id",
+    "region_id",
+    "dimension_id",
+    "score",
+    "national_percentile",
+    "region_percentile",
+    "national_median",
+    "networks",
+]
+TREND_COLUMNS = ["round_id", "dimension_id", "previous_round_id", "delta", "significant"]
+
+#: Welch's test at this level decides whether a change is reported as significant.
+SIGNIFICANCE_LEVEL = 0.05
+
+
+def _require_one_row_per_network(frame: pd.DataFrame, what: str) -> None:
+    duplicated = frame.duplicated(["network_id", "dimension_id"])
+    if duplicated.any():
+        first = frame.loc[duplicated, ["network_id", "dimension_id"]].iloc[0].tolist()
+        raise ValueError(f"{what}: more than one score for a network and dimension: {first}")
+
+
+def _percentile(values: pd.Series, keys: list) -> pd.Series:
+    """100 * (below + 0.5 * equal, itself included) / N within each group.
+
+    The average rank of a value among ties is below + (equal + 1) / 2, so the
+    formula is 100 * (average rank - 0.5) / N. Rows whose group key is null get NaN.
+    """
+    groups = values.groupby(keys)
+    return 100.0 * (groups.rank(method="average") - 0.5) / groups.transform("size")
+
+
+def benchmark(scores: pd.DataFrame) -> pd.DataFrame:
+    """Rule 11: where each network stands among comparable networks, per dimension.
+
+    ``scores``: network_id, region_id, dimension_id, score, one row per network
+    and dimension; rows with a null score are dropped. Adds
+    national_percentile and region_percentile (100 * (below + 0.5 * equal) / N,
+    the network itself counted among the equal; NaN for a network without a
+    region), national_median and networks (N, networks with a score for the
+    dimension). Percentiles are not suppressed here: a region percentile among
+    few networks is for the caller to withhold.
+    """
+    frame = scores[scores["score"].notna()].copy()
+    _require_one_row_per_network(frame, "benchmark")
+    key = settle(frame["score"].astype("float64"))
+    frame["national_percentile"] = _percentile(key, [frame["dimension_id"]])
+    frame["region_percentile"] = _percentile(key, [frame["dimension_id"], frame["region_id"]])
+    by_dimension = key.groupby(frame["dimension_id"])
+    frame["national_median"] = by_dimension.transform("median")
+    frame["networks"] = by_dimension.transform("size").astype("int64")
+    return frame[BENCHMARK_COLUMNS].reset_index(drop=True)
+
+
+def _organization_stats(org_scores: pd.DataFrame) -> pd.DataFrame:
+    groups = org_scores[org_scores["score"].notna()].groupby(["round_id", "dimension_id"])
+    return groups["score"].agg(mean="mean", var="var", n="size").reset_index()
+
+
+def trends(org_scores: pd.DataFrame, dims: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Rule 12: change of each dimension score against the network's previous round.
+
+    ``pairs``: round_id, previous_round_id (a null previous round gives no
+    rows). ``dims``: RoundScores.dimensions-shaped; ``org_scores``:
+    RoundScores.organizations-shaped. One row per pair and dimension present in
+    both rounds' ``dims``: delta = score - previous score (NaN when either is
+    null) and significant = Welch's t-test on the two rounds' organisation
+    scores gives p < 0.05. Not significant when either score is null, either
+    round has fewer than 2 organisations, or both have zero variance (the
+    test is undefined there: scipy would warn and give p = NaN).
+
+    The test is scipy.stats.ttest_ind_from_stats(equal_var=False), the same
+    computation as ttest_ind(equal_var=False), run on all pairs at once.
+    """
+    pairs = pairs[["round_id", "previous_round_id"]].dropna().astype("int64")
+    current = dims[["round_id", "dimension_id", "score"]]
+    previous = current.rename(columns={"round_id": "previous_round_id", "score": "previous_score"})
+    rows = pairs.merge(current, on="round_id").merge(
+        previous, on=["previous_round_id", "dimension_id"]
+    )
+    rows["delta"] = rows["score"] - rows["previous_score"]
+
+    org = _organization_stats(org_scores)
+    rows = rows.merge(org, on=["round_id", "dimension_id"], how="left")
+    org_previous = org.rename(
+        columns={"round_id": "previous_round_id", "mean": "mean_p", "var": "var_p", "n": "n_p"}
+    )
+    rows = rows.merge(org_previous, on=["previous_round_id", "dimension_id"], how="left")
+    rows[["n", "n_p"]] = rows[["n", "n_p"]].fillna(0)
+
+    testable = (
+        rows["delta"].notna()
+        & (rows["n"] >= 2)
+        & (rows["n_p"] >= 2)
+        & ((rows["var"] / rows["n"] + rows["var_p"] / rows["n_p"]) > 0)
+    )
+    rows["significant"] = False
+    if testable.any():
+        t = rows[testable]
+        _, p = stats.ttest_ind_from_stats(
+            t["mean"].to_numpy(),
+            np.sqrt(t["var"].to_numpy()),
+            t["n"].to_numpy(),
+            t["mean_p"].to_numpy(),
+            np.sqrt(t["var_p"].to_numpy()),
+            t["n_p"].to_numpy(),
+            equal_var=False,
+        )
+        rows.loc[testable, "significant"] = np.nan_to_num(p, nan=1.0) < SIGNIFICANCE_LEVEL
+    rows["significant"] = rows["significant"].astype(bool)
+    return rows[TREND_COLUMNS].reset_index(drop=True)
+
+
+def _cell(scores: pd.Series, min_networks: int) -> dict | None:
+    if len(scores) < min_networks:
+        return None
+    return {
+        "networks": int(len(scores)),
+        "mean": float(scores.mean()),
+        "median": float(scores.median()),
+        "p25": float(scores.quantile(0.25)),
+        "p75": float(scores.quantile(0.75)),
+    }
+
+
+def _block(frame: pd.DataFrame, dimension_ids: list, min_networks: int) -> dict:
+    scored = frame[frame["score"].notna()]
+    by_dimension = dict(tuple(scored.groupby("dimension_id")["score"]))
+    empty = pd.Series([], dtype="float64")
+    return {
+        "networks": int(scored["network_id"].nunique()),
+        "dimensions": {
+            dim: _cell(by_dimension.get(dim, empty), min_networks) for dim in dimension_ids
+        },
+    }
+
+
+def national_comparison(scores: pd.DataFrame, min_networks: int = 3) -> dict:
+    """Rule 13: distribution of network scores per region and nationally, per dimension.
+
+    ``scores``: region, network_id, dimension_id, score (one row per network
+    and dimension). Each cell gives networks, mean, median, p25 and p75
+    (linear interpolation, Hyndman & Fan type 7, the pandas default) over the
+    non-null scores, or None when fewer than ``min_networks`` networks have a
+    score (suppressed). A region's ``networks`` counts its distinct networks
+    with any non-null score. Regions are sorted by name; rows without a region
+    count nationally only. Every dimension_id in the input gets a key in
+    every block. Floats are unrounded: the caller rounds with round1.
+    """
+    _require_one_row_per_network(scores[scores["score"].notna()], "national_comparison")
+    frame = scores.copy()
+    frame["score"] = frame["score"].astype("float64")
+    dimension_ids = list(dict.fromkeys(frame["dimension_id"].tolist()))
+    regional = frame[frame["region"].notna()]
+    regions = [
+        {"region": region, **_block(part, dimension_ids, min_networks)}
+        for region, part in sorted(regional.groupby("region"), key=lambda pair: pair[0])
+    ]
+    return {"regions": regions, "national": _block(frame, dimension_ids, min_networks)}

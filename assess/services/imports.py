@@ -1,0 +1,369 @@
+"""Import a wide CSV of responses as survey tools export it: all or nothing.
+
+Every problem of the file is collected first (with line numbers); only a file
+without problems is written, in one transaction, with bulk inserts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from .. import scoring
+from ..models import (
+    ORGANIZATION_TYPES,
+    Answer,
+    Network,
+    Organization,
+    Period,
+    Region,
+    Response,
+    Round,
+)
+from ..models.survey import CLOSED, SUBMITTED
+from ..questionnaire import Questionnaire, QuestionnaireError
+from .questionnaires import definition_of, find_version
+from .results import BATCH, bulk_insert, recompute_rounds, store_response_scores
+
+FIXED_COLUMNS = ["region", "network", "period", "respondent", "organization", "submitted_at"]
+OPTIONAL_COLUMNS = ["organization_type"]
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+MAX_TEXT_LENGTH = 5000
+MAX_NAME_LENGTH = 200
+DONT_KNOW = "dk"
+
+
+class ImportError_(ValueError):  # noqa: N801 - the builtin ImportError means something else
+    """The file cannot be imported; `problems` lists each with its line number."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s): " + "; ".join(problems[:3]))
+
+
+@dataclass
+class ImportSummary:
+    responses: int
+    answers: int
+    rounds: int
+    created: dict[str, int]
+
+    def __str__(self) -> str:
+        made = ", ".join(f"{n} {what}" for what, n in self.created.items() if n) or "nothing"
+        return (
+            f"Imported {self.responses} responses ({self.answers} answers) into "
+            f"{self.rounds} rounds; created {made}."
+        )
+
+
+def read_table(raw: bytes) -> pd.DataFrame:
+    """Decode (UTF-8, with or without BOM) and parse with ';' or ',' as delimiter."""
+    if b"\x00" in raw[:65536] or raw[:4] == b"PK\x03\x04":
+        raise ImportError_(["line 1: the file is not a CSV text file (it looks binary or zipped)"])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ImportError_([f"line {line}: the file is not UTF-8 text; save it as CSV UTF-8"]) \
+            from None
+    if "\x00" in text:
+        raise ImportError_(["the file contains NUL characters"])
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+            na_filter=False, skipinitialspace=False, quoting=csv.QUOTE_MINIMAL,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ImportError_([f"the file is not a valid CSV table: {exc}".split("\n")[0]]) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _line(index) -> int:
+    """Line number in the file of a data row (the header is line 1)."""
+    return int(index) + 2
+
+
+def check_columns(frame: pd.DataFrame, questionnaire: Questionnaire) -> list[str]:
+    item_ids = [item.id for item in questionnaire.items]
+    known = set(FIXED_COLUMNS) | set(OPTIONAL_COLUMNS) | set(item_ids)
+    problems = []
+    for column in frame.columns:
+        if column not in known:
+            problems.append(f"line 1: unknown column '{column}'")
+    duplicates = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    for column in duplicates:
+        problems.append(f"line 1: column '{column}' appears more than once")
+    for column in FIXED_COLUMNS:
+        if column not in frame.columns:
+            problems.append(f"line 1: missing column '{column}'")
+    for item_id in item_ids:
+        if item_id not in frame.columns:
+            problems.append(f"line 1: missing column for item '{item_id}'")
+    return problems
+
+
+def check_rows(frame: pd.DataFrame, questionnaire: Questionnaire) -> list[str]:
+    """Every cell problem, vectorised per column; sorted by line."""
+    problems: list[tuple[int, str]] = []
+
+    def report(mask: pd.Series, message) -> None:
+        for index in frame.index[mask.to_numpy()]:
+            problems.append((_line(index), message(index)))
+
+    for column in ("region", "network", "period", "respondent"):
+        values = frame[column].str.strip()
+        report(values == "", lambda _i, c=column: f"'{c}' is empty")
+        report(values.str.len() > MAX_NAME_LENGTH,
+               lambda _i, c=column: f"'{c}' is longer than {MAX_NAME_LENGTH} characters")
+    report(frame["organization"].str.len() > MAX_NAME_LENGTH,
+           lambda _i: f"'organization' is longer than {MAX_NAME_LENGTH} characters")
+    if "organization_type" in frame.columns:
+        types = frame["organization_type"].str.strip()
+        bad = (types != "") & ~types.isin(ORGANIZATION_TYPES)
+        report(bad, lambda i: f"organization_type '{frame.at[i, 'organization_type']}' is not one"
+               f" of {', '.join(ORGANIZATION_TYPES)}")
+
+    submitted = pd.to_datetime(frame["submitted_at"].str.strip(), errors="coerce", format="ISO8601")
+    report(submitted.isna(),
+           lambda i: f"submitted_at '{frame.at[i, 'submitted_at']}' is not a date and time "
+           "(use ISO 8601, e.g. 2026-03-15T10:30:00)")
+
+    keys = frame[["network", "period", "respondent"]].apply(lambda s: s.str.strip())
+    duplicated = keys.duplicated(keep="first")
+    report(duplicated, lambda i: f"respondent '{keys.at[i, 'respondent']}' appears twice for "
+           f"network '{keys.at[i, 'network']}' in period '{keys.at[i, 'period']}'")
+
+    scale = questionnaire.scale
+    allowed = {str(v) for v in range(scale.min, scale.max + 1)} | {""}
+    if scale.dont_know:
+        allowed.add(DONT_KNOW)
+    for item in questionnaire.items:
+        cells = frame[item.id].str.strip()
+        if item.is_scored:
+            bad = ~cells.str.lower().isin(allowed)
+            report(bad, lambda i, c=item.id: f"column '{c}': '{frame.at[i, c]}' is not a value "
+                   f"of the scale {scale.min}..{scale.max}"
+                   + (f", '{DONT_KNOW}'" if scale.dont_know else "") + " or empty")
+        else:
+            report(cells.str.len() > MAX_TEXT_LENGTH,
+                   lambda _i, c=item.id: f"column '{c}': text longer than {MAX_TEXT_LENGTH} chars")
+    problems.sort(key=lambda pair: pair[0])
+    return [f"line {line}: {message}" for line, message in problems]
+
+
+def import_responses(
+    session: Session,
+    path: str | Path,
+    questionnaire_slug: str,
+    version: int | None = None,
+    default_k: int = 5,
+) -> ImportSummary:
+    """Validate the whole file, then write it in the caller's transaction (the caller commits)."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise ImportError_([f"the file is larger than {MAX_IMPORT_BYTES // 2**20} MB"])
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportError_([f"cannot read {path}: {exc.strerror}"]) from None
+    return import_frame(session, read_table(raw), questionnaire_slug, version, default_k)
+
+
+def import_frame(
+    session: Session,
+    frame: pd.DataFrame,
+    questionnaire_slug: str,
+    version: int | None = None,
+    default_k: int = 5,
+) -> ImportSummary:
+    """Validate a table of string cells laid out like the CSV, then write it (caller commits)."""
+    try:
+        qrow = find_version(session, questionnaire_slug, version)
+    except QuestionnaireError as exc:
+        raise ImportError_(exc.problems) from None
+    questionnaire = definition_of(qrow)
+    problems = check_columns(frame, questionnaire)
+    if problems:
+        raise ImportError_(problems)
+    if frame.empty:
+        raise ImportError_(["the file has a header but no responses"])
+    frame = frame.reset_index(drop=True)
+    problems = check_rows(frame, questionnaire)
+    for column in ("region", "network", "period", "respondent", "organization"):
+        frame[column] = frame[column].str.strip()
+    if "organization_type" not in frame.columns:
+        frame["organization_type"] = ""
+    problems += _check_against_database(session, frame, qrow.id)
+    if problems:
+        raise ImportError_(problems)
+    return _write(session, frame, questionnaire, qrow.id, default_k)
+
+
+def _check_against_database(session: Session, frame: pd.DataFrame, questionnaire_id: int):
+    problems = []
+    pairs = frame[["network", "region"]].drop_duplicates()
+    inconsistent = pairs[pairs["network"].duplicated(keep=False)]
+    for name in sorted(set(inconsistent["network"])):
+        first = frame.index[frame["network"] == name][0]
+        problems.append(f"line {_line(first)}: network '{name}' is given in several regions")
+    existing = dict(
+        session.execute(
+            select(Network.name, Region.name)
+            .join(Region, Network.region_id == Region.id)
+            .where(Network.name.in_(set(frame["network"])))
+        ).all()
+    )
+    for row in pairs.itertuples():
+        if row.network in existing and existing[row.network] != row.region:
+            first = frame.index[frame["network"] == row.network][0]
+            problems.append(
+                f"line {_line(first)}: network '{row.network}' belongs to region "
+                f"'{existing[row.network]}', not '{row.region}'"
+            )
+    # Respondents already stored for the same network and period (an import run twice).
+    stored = session.execute(
+        select(Network.name, Period.label, Response.respondent_key)
+        .join(Round, Response.round_id == Round.id)
+        .join(Network, Round.network_id == Network.id)
+        .join(Period, Round.period_id == Period.id)
+        .where(
+            Network.name.in_(set(frame["network"])),
+            Period.label.in_(set(frame["period"])),
+            Round.questionnaire_id == questionnaire_id,
+        )
+    ).all()
+    if stored:
+        stored_keys = pd.MultiIndex.from_tuples(stored)
+        keys = pd.MultiIndex.from_frame(frame[["network", "period", "respondent"]])
+        for index in frame.index[keys.isin(stored_keys)]:
+            problems.append(
+                f"line {_line(index)}: respondent '{frame.at[index, 'respondent']}' of network "
+                f"'{frame.at[index, 'network']}' in period '{frame.at[index, 'period']}' "
+                "is already stored"
+            )
+    return problems
+
+
+def _get_or_create(session, model, created: dict, label: str, lookup: dict, **fields):
+    found = session.scalar(select(model).filter_by(**lookup))
+    if found is None:
+        found = model(**lookup, **fields)
+        session.add(found)
+        session.flush()
+        created[label] = created.get(label, 0) + 1
+    return found
+
+
+def _write(session, frame, questionnaire, questionnaire_id, default_k) -> ImportSummary:
+    created: dict[str, int] = {"regions": 0, "networks": 0, "organisations": 0,
+                               "periods": 0, "rounds": 0}
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], format="ISO8601", utc=True)
+    frame["submitted_at"] = frame["submitted_at"].dt.tz_localize(None)
+
+    regions = {name: _get_or_create(session, Region, created, "regions", {"name": name})
+               for name in sorted(set(frame["region"]))}
+    networks = {}
+    for row in frame[["network", "region"]].drop_duplicates().itertuples():
+        networks[row.network] = _get_or_create(
+            session, Network, created, "networks", {"name": row.network},
+            region_id=regions[row.region].id,
+        )
+    organizations = {}
+    org_rows = frame[frame["organization"] != ""][["network", "organization", "organization_type"]]
+    for row in org_rows.drop_duplicates(["network", "organization"]).itertuples():
+        organizations[(row.network, row.organization)] = _get_or_create(
+            session, Organization, created, "organisations",
+            {"network_id": networks[row.network].id, "name": row.organization},
+            type=row.organization_type or "other",
+        )
+    periods = {}
+    for label, first in frame.groupby("period")["submitted_at"].min().items():
+        period = _get_or_create(session, Period, created, "periods", {"label": label})
+        first = first.to_pydatetime()
+        if period.first_submitted_at is None or first < period.first_submitted_at:
+            period.first_submitted_at = first
+        periods[label] = period
+    rounds = {}
+    for row in frame[["network", "period"]].drop_duplicates().itertuples():
+        round_ = _get_or_create(
+            session, Round, created, "rounds",
+            {"network_id": networks[row.network].id, "period_id": periods[row.period].id,
+             "questionnaire_id": questionnaire_id},
+            state=CLOSED,
+        )
+        round_.data_version += 1
+        rounds[(row.network, row.period)] = round_
+    session.flush()
+
+    frame["round_id"] = [rounds[key].id for key in zip(frame["network"], frame["period"],
+                                                        strict=True)]
+    # A plain list, not a frame column: pandas would turn the missing ids into NaN floats.
+    organization_ids = [
+        organizations[key].id if key[1] else None
+        for key in zip(frame["network"], frame["organization"], strict=True)
+    ]
+    response_rows = [
+        {"round_id": int(r), "organization_id": o, "respondent_key": k, "status": SUBMITTED,
+         "submitted_at": s.to_pydatetime(), "updated_at": s.to_pydatetime()}
+        for r, o, k, s in zip(frame["round_id"], organization_ids, frame["respondent"],
+                              frame["submitted_at"], strict=True)
+    ]
+    response_ids: list[int] = []
+    for start in range(0, len(response_rows), BATCH):
+        result = session.execute(
+            insert(Response).returning(Response.id, sort_by_parameter_order=True),
+            response_rows[start : start + BATCH],
+        )
+        response_ids.extend(result.scalars().all())
+    frame["response_id"] = response_ids
+
+    answers, scored = _long_answers(frame, questionnaire)
+    bulk_insert(session, Answer, answers)
+    store_response_scores(session, scoring.score_respondents(scored, questionnaire), [])
+    session.flush()
+    recompute_rounds(session, [r.id for r in rounds.values()], default_k)
+    return ImportSummary(len(response_ids), len(answers), len(rounds),
+                         {k: v for k, v in created.items()})
+
+
+def _long_answers(frame: pd.DataFrame, questionnaire: Questionnaire):
+    """One row per non-empty cell: (answer rows for the database, scored cells as a frame)."""
+    item_ids = [item.id for item in questionnaire.items]
+    long = frame[["response_id", *item_ids]].melt(
+        id_vars="response_id", var_name="item_id", value_name="cell"
+    )
+    long["cell"] = long["cell"].str.strip()
+    long = long[long["cell"] != ""]
+    text_items = {item.id for item in questionnaire.items if not item.is_scored}
+    is_text = long["item_id"].isin(text_items).to_numpy()
+    is_dk = ~is_text & (long["cell"].str.lower() == DONT_KNOW).to_numpy()
+    values = pd.to_numeric(long["cell"].where(~is_text & ~is_dk), errors="coerce").to_numpy(float)
+    # Plain Python values: a DataFrame would turn missing integers into NaN floats.
+    rows = [
+        {"response_id": int(rid), "item_id": item, "dont_know": bool(dk),
+         "value": None if np.isnan(value) else int(value), "text": cell if text else None}
+        for rid, item, cell, value, dk, text in zip(
+            long["response_id"], long["item_id"], long["cell"], values, is_dk, is_text,
+            strict=True,
+        )
+    ]
+    scored = pd.DataFrame(
+        {"response_id": long["response_id"].to_numpy()[~is_text].astype(int),
+         "item_id": long["item_id"].to_numpy()[~is_text],
+         "value": values[~is_text],
+         "dont_know": is_dk[~is_text]}
+    )
+    return rows, scored
+
+
+__all__ = ["ImportError_", "ImportSummary", "import_frame", "import_responses", "read_table"]

@@ -1,0 +1,394 @@
+"""The report and national JSON: the single source every page, PDF and export renders."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import scoring
+from ..models import (
+    Invitation,
+    Network,
+    Organization,
+    OrganizationScore,
+    Period,
+    QuestionnaireVersion,
+    Region,
+    Round,
+    RoundDimensionResult,
+    RoundItemStat,
+    RoundSummary,
+)
+from ..models.survey import CLOSED
+from ..questionnaire import localized
+from ..scoring import round1
+from ..scoring.agreement import agreement_by_type
+from .questionnaires import definition_of
+from .results import ensure_current
+
+
+class ReportError(LookupError):
+    """The report cannot be made: an unknown network, period or questionnaire."""
+
+
+def period_start(period: Period) -> datetime:
+    """Periods order by their start; one made by an import starts at its first submission."""
+    if period.starts_on is not None:
+        return datetime.combine(period.starts_on, time.min)
+    if period.first_submitted_at is not None:
+        return period.first_submitted_at
+    return datetime.max
+
+
+def find_round(
+    session: Session, network_name: str, period_label: str, questionnaire_slug: str | None = None
+) -> Round:
+    network = session.scalar(select(Network).where(Network.name == network_name))
+    if network is None:
+        raise ReportError(f"There is no network named '{network_name}'.")
+    period = session.scalar(select(Period).where(Period.label == period_label))
+    if period is None:
+        raise ReportError(f"There is no period '{period_label}'.")
+    query = (
+        select(Round)
+        .join(QuestionnaireVersion)
+        .where(Round.network_id == network.id, Round.period_id == period.id)
+    )
+    if questionnaire_slug:
+        query = query.where(QuestionnaireVersion.slug == questionnaire_slug)
+    rounds = list(session.scalars(query.order_by(QuestionnaireVersion.version.desc())))
+    if not rounds:
+        raise ReportError(f"The network '{network_name}' has no round in {period_label}.")
+    slugs = {r.questionnaire.slug for r in rounds}
+    if len(slugs) > 1:
+        raise ReportError(
+            f"The network answered several questionnaires in {period_label} "
+            f"({', '.join(sorted(slugs))}); choose one with --questionnaire."
+        )
+    return rounds[0]
+
+
+def network_report(session: Session, round_: Round, lang: str | None = None, default_k: int = 5):
+    """The maturity report of one round as plain data (see docs/methodology.md)."""
+    questionnaire = definition_of(round_.questionnaire)
+    lang = lang if lang in questionnaire.languages else questionnaire.default_language
+    summary = ensure_current(session, round_, default_k)
+    network = round_.network
+    shows_scores = round_.state == CLOSED and not summary.suppressed
+    report = {
+        "network": network.name,
+        "region": network.region.name,
+        "period": round_.period.label,
+        "questionnaire": {"id": questionnaire.id, "version": questionnaire.version},
+        "state": round_.state,
+        "language": lang,
+        "min_respondents": questionnaire.suppression_threshold(default_k),
+        "respondents": summary.respondents,
+        "organizations": summary.organizations,
+        "suppressed": summary.suppressed,
+        **_response_rate(session, round_),
+        "overall": round1(summary.overall) if shows_scores else None,
+        "stage_reached": summary.stage_reached if shows_scores else None,
+        "dimensions": [],
+        "recommendations": [],
+    }
+    if not shows_scores:
+        return report
+
+    rows = session.execute(
+        select(RoundDimensionResult).where(RoundDimensionResult.round_id == round_.id)
+    ).scalars()
+    results = {row.dimension_id: row for row in rows}
+    benchmarks = _benchmarks(session, round_)
+    trends, previous = _trends(session, round_, default_k)
+    for dim in questionnaire.dimensions:
+        row = results.get(dim.id)
+        score = row.score if row else None
+        bench = benchmarks.get(dim.id)
+        trend = trends.get(dim.id)
+        report["dimensions"].append(
+            {
+                "id": dim.id,
+                "kind": dim.kind,
+                "stage": dim.stage,
+                "title": dim.title.get(lang) or dim.title[questionnaire.default_language],
+                "score": round1(score),
+                "level": row.level if row else None,
+                "respondents": row.respondents if row else 0,
+                "organizations": row.organizations if row else 0,
+                "sd": round1(row.sd) if row else None,
+                "ci95": [round1(row.ci_low), round1(row.ci_high)]
+                if row and row.ci_low is not None
+                else None,
+                "benchmark": bench,
+                "trend": trend
+                if trend is not None
+                else ({"previous_period": previous, "delta": None, "significant": False}
+                      if previous else None),
+            }
+        )
+    report["recommendations"] = _recommendations(session, round_, questionnaire, results, lang)
+    report["discuss"] = _discuss(session, round_, questionnaire, lang)
+    report["agreement_by_type"] = _agreement(session, round_, report["min_respondents"])
+    return report
+
+
+def _response_rate(session: Session, round_: Round) -> dict:
+    """Invitations and the share answered; null for rounds without invitations (imports)."""
+    invited, answered = session.execute(
+        select(func.count(Invitation.id), func.count(Invitation.answered_at))
+        .where(Invitation.round_id == round_.id)
+    ).one()
+    return {"invited": invited,
+            "response_rate": round1(100 * answered / invited) if invited else None}
+
+
+def round2(value) -> float | None:
+    """Item means and spreads on the answer scale (1..5) keep two decimals."""
+    rounded = round1(None if value is None else value * 10)
+    return None if rounded is None else round(rounded / 10, 2)
+
+
+def _discuss(session: Session, round_: Round, questionnaire, lang: str) -> list[dict]:
+    """The five items where the organisations' means differ most: topics to talk through."""
+    rows = session.execute(
+        select(RoundItemStat.item_id, RoundItemStat.dimension_id, RoundItemStat.mean,
+               RoundItemStat.organization_sd, RoundItemStat.organizations)
+        .where(RoundItemStat.round_id == round_.id,
+               RoundItemStat.organization_sd.is_not(None),
+               RoundItemStat.organizations >= 2)
+    ).all()
+    rows = sorted(rows, key=lambda r: (-round(r.organization_sd, 9), r.item_id))[:5]
+    return [
+        {
+            "item": row.item_id,
+            "dimension": row.dimension_id,
+            "text": localized(questionnaire.item(row.item_id).text, lang,
+                              questionnaire.default_language),
+            "mean": round2(row.mean),
+            "organization_sd": round2(row.organization_sd),
+            "organizations": row.organizations,
+        }
+        for row in rows
+    ]
+
+
+def _agreement(session: Session, round_: Round, k: int) -> list[dict]:
+    """Mean organisation score per actor type; types below k respondents are pooled."""
+    rows = session.execute(
+        select(OrganizationScore.dimension_id, OrganizationScore.organization_key,
+               OrganizationScore.score, OrganizationScore.respondents)
+        .where(OrganizationScore.round_id == round_.id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["dimension_id", "organization_key", "score",
+                                        "respondents"])
+    org_ids = {int(key[4:]) for key in frame["organization_key"] if key.startswith("org:")}
+    types = dict(session.execute(
+        select(Organization.id, Organization.type).where(Organization.id.in_(org_ids))
+    ).all()) if org_ids else {}
+    frame["type"] = [
+        types.get(int(key[4:])) if key.startswith("org:") else None
+        for key in frame["organization_key"]
+    ]
+    frame["score"] = frame["score"].astype(float)
+    result = agreement_by_type(frame, k)
+    return [
+        {"dimension": row.dimension_id, "type": row.type, "score": round1(row.score),
+         "organizations": int(row.organizations), "respondents": int(row.respondents)}
+        for row in result.itertuples()
+    ]
+
+
+def _recommendations(session, round_, questionnaire, results, lang) -> list[dict]:
+    dims = pd.DataFrame(
+        [{"round_id": round_.id, "dimension_id": d, "score": r.score, "level": r.level}
+         for d, r in results.items()],
+        columns=["round_id", "dimension_id", "score", "level"],
+    )
+    dims["score"] = dims["score"].astype(float)
+    dims["level"] = dims["level"].astype("Int64")
+    stats = session.execute(
+        select(RoundItemStat.item_id, RoundItemStat.mean).where(RoundItemStat.round_id == round_.id)
+    ).all()
+    means = pd.DataFrame(stats, columns=["item_id", "mean"])
+    return scoring.recommendations(dims, means, questionnaire, lang)
+
+
+def _comparable_scores(session: Session, period_id: int, questionnaire_id: int) -> pd.DataFrame:
+    """Network scores of the closed, unsuppressed rounds of one period and questionnaire version."""
+    rows = session.execute(
+        select(
+            Round.network_id,
+            Network.region_id,
+            Region.name,
+            RoundDimensionResult.dimension_id,
+            RoundDimensionResult.score,
+        )
+        .join(Network, Round.network_id == Network.id)
+        .join(Region, Network.region_id == Region.id)
+        .join(RoundSummary, RoundSummary.round_id == Round.id)
+        .join(RoundDimensionResult, RoundDimensionResult.round_id == Round.id)
+        .where(
+            Round.period_id == period_id,
+            Round.questionnaire_id == questionnaire_id,
+            Round.state == CLOSED,
+            RoundSummary.suppressed.is_(False),
+            RoundSummary.data_version == Round.data_version,
+            RoundDimensionResult.score.is_not(None),
+        )
+    ).all()
+    frame = pd.DataFrame(
+        rows, columns=["network_id", "region_id", "region", "dimension_id", "score"]
+    )
+    frame["score"] = frame["score"].astype(float)
+    return frame
+
+
+def _benchmarks(session: Session, round_: Round) -> dict[str, dict]:
+    scores = _comparable_scores(session, round_.period_id, round_.questionnaire_id)
+    if scores.empty:
+        return {}
+    bench = scoring.benchmark(scores[["network_id", "region_id", "dimension_id", "score"]])
+    own = bench[bench["network_id"] == round_.network_id]
+    return {
+        row.dimension_id: {
+            "national_percentile": round1(row.national_percentile),
+            "region_percentile": round1(row.region_percentile),
+            "national_median": round1(row.national_median),
+            "networks": int(row.networks),
+        }
+        for row in own.itertuples()
+    }
+
+
+def previous_round(session: Session, round_: Round) -> Round | None:
+    """The same network's latest earlier closed round of the same questionnaire id."""
+    candidates = session.scalars(
+        select(Round)
+        .join(QuestionnaireVersion)
+        .where(
+            Round.network_id == round_.network_id,
+            Round.id != round_.id,
+            Round.state == CLOSED,
+            QuestionnaireVersion.slug == round_.questionnaire.slug,
+        )
+    ).all()
+    start = period_start(round_.period)
+    earlier = [r for r in candidates if period_start(r.period) < start]
+    return max(earlier, key=lambda r: period_start(r.period), default=None)
+
+
+def _trends(session: Session, round_: Round, default_k: int) -> tuple[dict[str, dict], str | None]:
+    previous = previous_round(session, round_)
+    if previous is None:
+        return {}, None
+    previous_summary = ensure_current(session, previous, default_k)
+    if previous_summary.suppressed:
+        return {}, previous.period.label
+    ids = [round_.id, previous.id]
+    dims = pd.DataFrame(
+        session.execute(
+            select(
+                RoundDimensionResult.round_id,
+                RoundDimensionResult.dimension_id,
+                RoundDimensionResult.score,
+            ).where(RoundDimensionResult.round_id.in_(ids))
+        ).all(),
+        columns=["round_id", "dimension_id", "score"],
+    )
+    dims["score"] = dims["score"].astype(float)
+    orgs = pd.DataFrame(
+        session.execute(
+            select(
+                OrganizationScore.round_id,
+                OrganizationScore.dimension_id,
+                OrganizationScore.organization_key,
+                OrganizationScore.score,
+                OrganizationScore.respondents,
+            ).where(OrganizationScore.round_id.in_(ids))
+        ).all(),
+        columns=["round_id", "dimension_id", "organization_key", "score", "respondents"],
+    )
+    orgs["score"] = orgs["score"].astype(float)
+    pairs = pd.DataFrame({"round_id": [round_.id], "previous_round_id": [previous.id]})
+    result = scoring.trends(orgs, dims, pairs)
+    label = previous.period.label
+    return {
+        row.dimension_id: {
+            "previous_period": label,
+            "delta": round1(row.delta),
+            "significant": bool(row.significant),
+        }
+        for row in result.itertuples()
+    }, label
+
+
+def national_report(
+    session: Session, period_label: str, questionnaire_slug: str, version: int | None = None
+) -> dict:
+    """Rule 13: regions x dimensions over closed, unsuppressed rounds of one period."""
+    from .questionnaires import find_version
+
+    period = session.scalar(select(Period).where(Period.label == period_label))
+    if period is None:
+        raise ReportError(f"There is no period '{period_label}'.")
+    qrow = find_version(session, questionnaire_slug, version)
+    _refresh_stale_rounds(session, period.id, qrow.id)
+    scores = _comparable_scores(session, period.id, qrow.id)
+    questionnaire = definition_of(qrow)
+    comparison = scoring.national_comparison(
+        scores[["region", "network_id", "dimension_id", "score"]]
+    )
+    dimension_ids = [d.id for d in questionnaire.dimensions]
+    return {
+        "period": period.label,
+        "questionnaire": {"id": qrow.slug, "version": qrow.version},
+        "regions": [
+            {
+                "region": block["region"],
+                "networks": block["networks"],
+                "dimensions": _rounded_cells(block["dimensions"], dimension_ids),
+            }
+            for block in comparison["regions"]
+        ],
+        "national": {
+            "networks": comparison["national"]["networks"],
+            "dimensions": _rounded_cells(comparison["national"]["dimensions"], dimension_ids),
+        },
+    }
+
+
+def _rounded_cells(cells: dict, dimension_ids: list[str]) -> dict:
+    rounded = {}
+    for dim_id in dimension_ids:
+        cell = cells.get(dim_id)
+        rounded[dim_id] = (
+            None
+            if cell is None
+            else {
+                "networks": int(cell["networks"]),
+                **{key: round1(cell[key]) for key in ("mean", "median", "p25", "p75")},
+            }
+        )
+    return rounded
+
+
+def _refresh_stale_rounds(session: Session, period_id: int, questionnaire_id: int) -> None:
+    """Recompute results of rounds whose data changed since they were computed."""
+    from .results import recompute_rounds
+
+    stale = session.scalars(
+        select(Round.id)
+        .outerjoin(RoundSummary, RoundSummary.round_id == Round.id)
+        .where(
+            Round.period_id == period_id,
+            Round.questionnaire_id == questionnaire_id,
+            (RoundSummary.round_id.is_(None)) | (RoundSummary.data_version != Round.data_version),
+        )
+    ).all()
+    if stale:
+        recompute_rounds(session, stale)
+        session.flush()
