@@ -1,7 +1,14 @@
 """Typed ORM models; importing this package registers every table on Base.metadata."""
 
 from .org import ORGANIZATION_TYPES, Network, Organization, Region
-from .score import OrganizationScore, RoundDimensionResult, RoundItemStat, RoundSummary
+from .planning import Practice, Target
+from .score import (
+    OrganizationScore,
+    RenderedReport,
+    RoundDimensionResult,
+    RoundItemStat,
+    RoundSummary,
+)
 from .survey import (
     Answer,
     Invitation,
@@ -11,19 +18,24 @@ from .survey import (
     ResponseScore,
     Round,
 )
-from .user import ROLE_SCOPES, RoleAssignment, User
+from .user import ROLE_SCOPES, AuditEvent, PasswordReset, RecoveryCode, RoleAssignment, User
 
 __all__ = [
     "ORGANIZATION_TYPES",
     "ROLE_SCOPES",
     "Answer",
+    "AuditEvent",
     "Invitation",
     "Network",
     "Organization",
     "OrganizationScore",
+    "PasswordReset",
     "Period",
+    "Practice",
     "QuestionnaireVersion",
+    "RecoveryCode",
     "Region",
+    "RenderedReport",
     "Response",
     "ResponseScore",
     "RoleAssignment",
@@ -31,5 +43,6 @@ __all__ = [
     "RoundDimensionResult",
     "RoundItemStat",
     "RoundSummary",
+    "Target",
     "User",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String
+from sqlalchemy import Float, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, utcnow
@@ -69,3 +69,17 @@ class RoundItemStat(Base):
     #: Standard deviation of the organisations' item means: where actors disagree.
     organization_sd: Mapped[float | None] = mapped_column(Float)
     organizations: Mapped[int] = mapped_column(default=0)
+
+
+class RenderedReport(Base):
+    """A rendered report (PDF) kept in the database, so every worker and host shares it.
+
+    Keyed by what it shows (e.g. "round:12:pdf:sv"); valid while `data_version` matches.
+    """
+
+    __tablename__ = "rendered_reports"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    data_version: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(80))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -76,7 +76,8 @@ class Round(Base):
 
 class Invitation(Base):
     __tablename__ = "invitations"
-    __table_args__ = (Index("ix_invitations_round_email", "round_id", "email"),)
+    # Emails are stored in lower case, so this also stops two imports inviting one person twice.
+    __table_args__ = (UniqueConstraint("round_id", "email"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))

@@ -33,6 +33,10 @@ class User(UserMixin, Base):
     #: Raised to end every session of the user (logout everywhere, disabling).
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Base32 TOTP secret once the user has enrolled a second factor.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    password_changed_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -78,3 +82,39 @@ class RoleAssignment(Base):
     network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"), index=True)
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class RecoveryCode(Base):
+    """A single-use MFA recovery code, stored as a hash."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None]
+
+
+class PasswordReset(Base):
+    """A single-use, expiring password-reset link; only the token's SHA-256 is stored."""
+
+    __tablename__ = "password_resets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """Append-only log of logins, report views, exports and administrative changes."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: Who: a user id (kept as a number, no foreign key, so erasure leaves the trail intact).
+    user_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    #: What it was done to, e.g. "round:12".
+    target: Mapped[str | None] = mapped_column(String(120))
+    detail: Mapped[str | None] = mapped_column(String(500))

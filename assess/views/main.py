@@ -13,8 +13,11 @@ bp = Blueprint("main", __name__)
 #: Navigation entries: (endpoint, label, roles that see it; None = everyone logged in).
 NAVIGATION = [
     ("main.home", _l("Start"), None),
+    ("survey.list_my_surveys", _l("My surveys"), {"member"}),
+    ("rounds.list_rounds", _l("Rounds"), {"leader", "coordinator", "admin"}),
     ("reports.list_networks", _l("Networks"), {"leader", "coordinator", "analyst", "admin"}),
     ("national.show_comparison", _l("National comparison"), {"analyst", "admin"}),
+    ("rounds.list_periods", _l("Periods"), {"analyst", "admin"}),
     ("admin.list_questionnaires", _l("Questionnaires"), {"admin"}),
 ]
 

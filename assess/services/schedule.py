@@ -1,0 +1,321 @@
+"""The daily run: open rounds on their date, mail invitations and reminders, close rounds.
+
+Several hosts may run `tick` at the same time. Every mail is claimed first with
+`UPDATE ... WHERE sent_at IS NULL` (or `reminded_at`), committed, and sent only by the
+run whose claim changed the row; a failed send puts the claim back, so the next run
+retries it. A run that dies between claiming and sending loses that one mail: we
+prefer a missing mail to a duplicate, and the leader can send reminders by hand.
+
+Unlike most services, these functions commit as they go (each claim, each round), so
+call them with no pending changes of your own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..mail import OutgoingMail, SurveyFacts, invitation_mail, personal_link, reminder_mail
+from ..models import Invitation, Round
+from ..models.survey import CLOSED, DRAFT, OPEN
+from ..questionnaire import localized
+from .questionnaires import definition_of
+from .surveys import close_round, invitation_token
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[OutgoingMail], None]
+#: A leader's "Send reminders now" skips anyone reminded more recently than this.
+REMIND_AGAIN_AFTER = timedelta(hours=24)
+
+
+@dataclass
+class TickReport:
+    opened: int = 0
+    invited: int = 0
+    reminded: int = 0
+    closed: int = 0
+    #: One line per mail that could not be sent: "invitation 12: <error>".
+    failed: list[str] = field(default_factory=list)
+
+    def add(self, other: TickReport) -> None:
+        self.opened += other.opened
+        self.invited += other.invited
+        self.reminded += other.reminded
+        self.closed += other.closed
+        self.failed.extend(other.failed)
+
+    def format(self) -> str:
+        lines = [
+            f"Rounds opened: {self.opened}",
+            f"Invitations sent: {self.invited}",
+            f"Reminders sent: {self.reminded}",
+            f"Rounds closed: {self.closed}",
+        ]
+        if self.failed:
+            lines.append(f"Mails not sent (retried on the next run): {len(self.failed)}")
+            lines.extend(f"  {line}" for line in self.failed)
+        return "\n".join(lines)
+
+
+def tick(
+    session: Session,
+    today: date,
+    send: Send,
+    secret_key: str,
+    base_url: str,
+    reminder_days: int = 3,
+    min_respondents: int = 5,
+    now: datetime | None = None,
+) -> TickReport:
+    """Bring every round up to date for `today`; safe to run again and on several hosts.
+
+    Rounds past their closing date are closed first, so no mail goes out for a round
+    that is over. Then drafts open on their date, unsent invitations of open rounds
+    are mailed, and one reminder goes out `reminder_days` before closing. `now` (UTC,
+    default: the clock) stamps sent_at and reminded_at.
+    """
+    report = TickReport()
+    report.closed = close_due_rounds(session, today, min_respondents)
+    report.opened = open_due_rounds(session, today)
+    report.add(send_pending_invitations(session, send, secret_key, base_url, now=now))
+    report.add(send_due_reminders(session, today, send, secret_key, base_url, reminder_days,
+                                  now=now))
+    return report
+
+
+def _begin_write(session: Session) -> None:
+    """End the current (reading) transaction and start one that will write.
+
+    On SQLite a reading transaction that later writes fails at once ("database is
+    locked") when another process wrote in between; asking for the write lock up front
+    (BEGIN IMMEDIATE, see db._begin) makes it wait for the other writer instead.
+    PostgreSQL ignores the option.
+    """
+    session.commit()
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
+def close_due_rounds(session: Session, today: date, min_respondents: int = 5) -> int:
+    due = list(session.scalars(
+        select(Round.id).where(Round.state != CLOSED, Round.closes_on < today).order_by(Round.id)
+    ))
+    closed = 0
+    for round_id in due:
+        _begin_write(session)
+        # The row lock makes a second host wait, then see the round closed and skip it.
+        round_ = session.scalar(
+            select(Round).where(Round.id == round_id, Round.state != CLOSED)
+            .with_for_update().execution_options(populate_existing=True)
+        )
+        if round_ is None:
+            session.rollback()
+            continue
+        close_round(session, round_, min_respondents)
+        session.commit()
+        closed += 1
+    return closed
+
+
+def open_due_rounds(session: Session, today: date) -> int:
+    _begin_write(session)
+    result = session.execute(
+        update(Round)
+        .where(Round.state == DRAFT, Round.opens_on <= today)
+        .values(state=OPEN)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount
+
+
+def send_pending_invitations(
+    session: Session,
+    send: Send,
+    secret_key: str,
+    base_url: str,
+    round_id: int | None = None,
+    invitation_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+) -> TickReport:
+    """Mail every invitation of an open round that has not been mailed (sent_at null)."""
+    query = (
+        select(Invitation.id)
+        .join(Round, Invitation.round_id == Round.id)
+        .where(Round.state == OPEN, Invitation.sent_at.is_(None), Invitation.email.is_not(None))
+        .order_by(Invitation.id)
+    )
+    if round_id is not None:
+        query = query.where(Invitation.round_id == round_id)
+    if invitation_ids is not None:
+        query = query.where(Invitation.id.in_(list(invitation_ids)))
+    report = TickReport()
+    for invitation_id in list(session.scalars(query)):
+        outcome = _claim_and_send(
+            session, invitation_id, Invitation.sent_at, invitation_mail, send, secret_key,
+            base_url,
+            claimable=Invitation.sent_at.is_(None), now=now,
+        )
+        if outcome is True:
+            report.invited += 1
+        elif outcome:
+            report.failed.append(outcome)
+    return report
+
+
+def send_due_reminders(
+    session: Session,
+    today: date,
+    send: Send,
+    secret_key: str,
+    base_url: str,
+    reminder_days: int,
+    now: datetime | None = None,
+) -> TickReport:
+    """One reminder per unanswered invitation, `reminder_days` before the round closes.
+
+    An invitation mailed today gets its reminder on a later run, never in the same
+    one (a round opened close to its closing date would otherwise send both at once).
+    """
+    start_of_today = datetime.combine(today, time.min)
+    query = (
+        select(Invitation.id)
+        .join(Round, Invitation.round_id == Round.id)
+        .where(
+            Round.state == OPEN,
+            Round.closes_on <= today + timedelta(days=reminder_days),
+            Invitation.email.is_not(None),
+            Invitation.sent_at < start_of_today,
+            Invitation.answered_at.is_(None),
+            Invitation.reminded_at.is_(None),
+        )
+        .order_by(Invitation.id)
+    )
+    report = TickReport()
+    for invitation_id in list(session.scalars(query)):
+        outcome = _claim_and_send(
+            session, invitation_id, Invitation.reminded_at, reminder_mail, send, secret_key,
+            base_url,
+            claimable=Invitation.reminded_at.is_(None), now=now,
+        )
+        if outcome is True:
+            report.reminded += 1
+        elif outcome:
+            report.failed.append(outcome)
+    return report
+
+
+def remind_now(
+    session: Session,
+    round_: Round,
+    send: Send,
+    secret_key: str,
+    base_url: str,
+    now: datetime | None = None,
+) -> TickReport:
+    """A leader's "Send reminders now": every invitation mailed but not answered,
+    unless it was reminded in the last 24 hours. Returns the counts (reminded, failed)."""
+    now = now or utcnow()
+    cutoff = now - REMIND_AGAIN_AFTER
+    not_recent = or_(Invitation.reminded_at.is_(None), Invitation.reminded_at <= cutoff)
+    report = TickReport()
+    if round_.state != OPEN:
+        return report
+    ids = list(session.scalars(
+        select(Invitation.id)
+        .where(
+            Invitation.round_id == round_.id,
+            Invitation.email.is_not(None),
+            Invitation.sent_at.is_not(None),
+            Invitation.answered_at.is_(None),
+            not_recent,
+        )
+        .order_by(Invitation.id)
+    ))
+    for invitation_id in ids:
+        outcome = _claim_and_send(
+            session, invitation_id, Invitation.reminded_at, reminder_mail, send, secret_key,
+            base_url, claimable=not_recent, now=now,
+        )
+        if outcome is True:
+            report.reminded += 1
+        elif outcome:
+            report.failed.append(outcome)
+    return report
+
+
+def mark_handed_over(invitations: Iterable[Invitation]) -> None:
+    """The operator hands the links out themselves: the daily run will not mail them."""
+    now = utcnow()
+    for invitation in invitations:
+        invitation.sent_at = invitation.sent_at or now
+
+
+def mail_facts(invitation: Invitation, token: str, base_url: str) -> SurveyFacts:
+    """What a mail says, in the invitee's language, else the questionnaire's default."""
+    round_ = invitation.round
+    definition = definition_of(round_.questionnaire)
+    language = invitation.language or definition.default_language
+    return SurveyFacts(
+        to=invitation.email or "",
+        language=language,
+        network=round_.network.name,
+        period=round_.period.label,
+        survey=localized(definition.title, language, definition.default_language),
+        closes_on=round_.closes_on,
+        link=personal_link(base_url, token),
+    )
+
+
+def _claim_and_send(
+    session: Session,
+    invitation_id: int,
+    column,
+    build: Callable[[SurveyFacts], OutgoingMail],
+    send: Send,
+    secret_key: str,
+    base_url: str,
+    claimable,
+    now: datetime | None = None,
+) -> bool | str | None:
+    """True when this run sent the mail; None when another run had claimed it; else the
+    failure as one line (the claim is then put back)."""
+    invitation = session.get(Invitation, invitation_id, populate_existing=True)
+    if invitation is None:
+        return None
+    previous = getattr(invitation, column.key)
+    message = build(mail_facts(invitation, invitation_token(secret_key, invitation), base_url))
+    claimed_at = now or utcnow()
+    _begin_write(session)
+    claim = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id, claimable)
+        .values({column.key: claimed_at})
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if claim.rowcount != 1:
+        return None
+    try:
+        send(message)
+    except Exception as exc:  # SMTP or network: log it, put the claim back, go on
+        logger.warning("mail for invitation %s not sent: %s", invitation_id, exc)
+        _begin_write(session)
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, column == claimed_at)
+            .values({column.key: previous})
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        session.expire(invitation, [column.key])
+        return f"invitation {invitation_id}: {exc.__class__.__name__}: {exc}"
+    # The UPDATE bypassed the object (synchronize_session=False): reload it when next used.
+    session.expire(invitation, [column.key])
+    return True

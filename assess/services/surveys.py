@@ -1,0 +1,548 @@
+"""Periods, rounds, invitations and answering: the life of a survey round.
+
+draft -> open -> closed. Members answer through a personal link (a random token
+stored only as its SHA-256) or while logged in. Every page save stores a draft;
+submitting scores the response and marks the round's results stale.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..models import (
+    Answer,
+    Invitation,
+    Network,
+    Organization,
+    Period,
+    QuestionnaireVersion,
+    Response,
+    Round,
+)
+from ..models.survey import CLOSED, DRAFT, OPEN, SUBMITTED
+from ..questionnaire import Questionnaire
+from .questionnaires import definition_of
+from .results import recompute_rounds, score_responses
+
+PERIOD_LABEL = re.compile(r"^\d{4}-[a-z0-9]+(?:-[a-z0-9]+)*$")
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+MAX_TEXT_LENGTH = 5000
+DONT_KNOW = "dk"
+
+
+class SurveyError(ValueError):
+    """A request that cannot be carried out; the message says why in one sentence."""
+
+
+# -- periods ---------------------------------------------------------------------------------
+
+
+def create_period(session: Session, label: str, starts_on: date, ends_on: date) -> Period:
+    label = label.strip()
+    if not PERIOD_LABEL.match(label):
+        raise SurveyError(
+            f"'{label}' is not a period label; use the year and a name, e.g. 2026-spring."
+        )
+    if ends_on < starts_on:
+        raise SurveyError("A period cannot end before it starts.")
+    if session.scalar(select(Period.id).where(Period.label == label)) is not None:
+        raise SurveyError(f"The period {label} exists already.")
+    period = Period(label=label, starts_on=starts_on, ends_on=ends_on)
+    session.add(period)
+    session.flush()
+    return period
+
+
+def find_period(session: Session, label: str) -> Period:
+    period = session.scalar(select(Period).where(Period.label == label))
+    if period is None:
+        raise SurveyError(f"There is no period '{label}'.")
+    return period
+
+
+def is_current(period: Period, today: date) -> bool:
+    """A period is current from its start until its end (open-ended without dates)."""
+    if period.starts_on and today < period.starts_on:
+        return False
+    return period.ends_on is None or today <= period.ends_on
+
+
+# -- rounds ----------------------------------------------------------------------------------
+
+
+def open_round(
+    session: Session,
+    network: Network,
+    period: Period,
+    questionnaire: QuestionnaireVersion,
+    closes_on: date,
+    today: date,
+    opens_on: date | None = None,
+) -> Round:
+    """A new round: open now, or a draft that `tick` opens on `opens_on`."""
+    opens_on = opens_on or today
+    if closes_on <= today:
+        raise SurveyError("The closing date must be in the future.")
+    if closes_on < opens_on:
+        raise SurveyError("The closing date must come after the opening date.")
+    if period.ends_on and opens_on > period.ends_on:
+        raise SurveyError(f"The period {period.label} has ended by the opening date.")
+    exists = session.scalar(
+        select(Round.id).where(
+            Round.network_id == network.id,
+            Round.period_id == period.id,
+            Round.questionnaire_id == questionnaire.id,
+        )
+    )
+    if exists is not None:
+        raise SurveyError(
+            f"{network.name} already has a round of this questionnaire in {period.label}."
+        )
+    round_ = Round(
+        network_id=network.id,
+        period_id=period.id,
+        questionnaire_id=questionnaire.id,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        state=OPEN if opens_on <= today else DRAFT,
+    )
+    try:
+        with session.begin_nested():
+            session.add(round_)
+    except IntegrityError:  # another request opened the same round a moment ago
+        raise SurveyError(
+            f"{network.name} already has a round of this questionnaire in {period.label}."
+        ) from None
+    return round_
+
+
+def extend_round(session: Session, round_: Round, closes_on: date, today: date) -> None:
+    if round_.state == CLOSED:
+        raise SurveyError("The round is closed; reopen it instead.")
+    if closes_on <= today:
+        raise SurveyError("The closing date must be in the future.")
+    if round_.opens_on and closes_on < round_.opens_on:
+        raise SurveyError("The closing date must come after the opening date.")
+    round_.closes_on = closes_on
+
+
+def reopen_round(session: Session, round_: Round, closes_on: date, today: date) -> None:
+    if round_.state != CLOSED:
+        raise SurveyError("Only a closed round can be reopened.")
+    if not is_current(round_.period, today):
+        raise SurveyError(f"The period {round_.period.label} is over; its rounds stay closed.")
+    if closes_on <= today:
+        raise SurveyError("The closing date must be in the future.")
+    round_.state = OPEN
+    round_.closes_on = closes_on
+    _results_changed(session, round_)
+
+
+def close_round(session: Session, round_: Round, default_k: int = 5) -> None:
+    """Close a round: results become visible, and responses lose their link to any person."""
+    round_ = session.scalar(
+        select(Round).where(Round.id == round_.id).with_for_update().execution_options(
+            populate_existing=True)
+    )
+    if round_.state == CLOSED:
+        return
+    round_.state = CLOSED
+    session.execute(
+        update(Response)
+        .where(Response.round_id == round_.id)
+        .values(invitation_id=None, user_id=None)
+    )
+    _results_changed(session, round_)
+    session.flush()
+    recompute_rounds(session, [round_.id], default_k)
+
+
+def _results_changed(session: Session, round_: Round) -> None:
+    """Mark the round's stored results stale; an SQL increment, so no concurrent bump is lost."""
+    session.execute(
+        update(Round).where(Round.id == round_.id).values(data_version=Round.data_version + 1)
+    )
+    session.expire(round_, ["data_version"])
+
+
+def _lock_open_round(session: Session, round_id: int) -> Round:
+    """Lock the round row for this transaction and check that it is still open.
+
+    Answers change only under this lock and closing takes it too, so no change can
+    slip in after a round has closed, and submissions to one round take turns.
+    """
+    round_ = session.scalar(
+        select(Round).where(Round.id == round_id).with_for_update().execution_options(
+            populate_existing=True)
+    )
+    if round_ is None or round_.state != OPEN:
+        raise LinkNotValid
+    return round_
+
+
+# -- invitations -----------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_token(secret_key: str, invitation: Invitation) -> str:
+    """The link's token: HMAC of the invitation's salt under the app's secret key.
+
+    Only its hash is stored, so a copy of the database alone opens no link; with
+    the key, a mail sent days later (when a draft round opens, or a reminder)
+    carries the same link the member may already have used.
+    """
+    digest = hmac.new(secret_key.encode(), f"invitation:{invitation.token_salt}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+@dataclass
+class InvitationRow:
+    line: int
+    email: str
+    organization: str | None
+    language: str | None
+
+
+def parse_invitation_csv(text: str, languages: list[str]) -> list[InvitationRow]:
+    """`email,organization[,language]` lines; raises SurveyError listing every bad line."""
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise SurveyError("line 1: the file is not text")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    rows, problems, seen = [], [], set()
+    for number, cells in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+        cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue
+        if number == 1 and cells[0].lower() == "email":
+            continue  # a header line
+        if len(cells) > 3:
+            problems.append(f"line {number}: expected email,organization[,language]")
+            continue
+        email = cells[0]
+        organization = cells[1] if len(cells) > 1 and cells[1] else None
+        language = cells[2].lower() if len(cells) > 2 and cells[2] else None
+        if not EMAIL.match(email) or len(email) > 254:
+            problems.append(f"line {number}: '{email}' is not an email address")
+        elif email.lower() in seen:
+            problems.append(f"line {number}: {email} is listed twice")
+        if language is not None and language not in languages:
+            problems.append(f"line {number}: language must be one of {', '.join(languages)}")
+        if organization and len(organization) > 200:
+            problems.append(f"line {number}: the organisation name is too long")
+        seen.add(email.lower())
+        rows.append(InvitationRow(number, email, organization, language))
+    if problems:
+        raise SurveyError("; ".join(problems))
+    if not rows:
+        raise SurveyError("The list has no email addresses.")
+    return rows
+
+
+def _organization(session: Session, network_id: int, name: str | None) -> Organization | None:
+    if not name:
+        return None
+    org = session.scalar(
+        select(Organization).where(Organization.network_id == network_id,
+                                   Organization.name == name)
+    )
+    if org is None:
+        org = Organization(network_id=network_id, name=name, type="other")
+        session.add(org)
+        session.flush()
+    return org
+
+
+def create_invitation(
+    session: Session,
+    secret_key: str,
+    round_: Round,
+    email: str | None,
+    organization: str | None = None,
+    language: str | None = None,
+) -> tuple[Invitation, str]:
+    """A personal link for one member; returns the invitation and its token."""
+    if round_.state == CLOSED:
+        raise SurveyError("The round is closed; no more invitations can be sent.")
+    if email is not None and (not EMAIL.match(email) or len(email) > 254):
+        raise SurveyError(f"'{email}' is not an email address.")
+    if email is not None and session.scalar(
+        select(Invitation.id).where(Invitation.round_id == round_.id,
+                                    func.lower(Invitation.email) == email.lower())
+    ):
+        raise SurveyError(f"{email} has been invited to this round already.")
+    org = _organization(session, round_.network_id, organization)
+    invitation = Invitation(
+        round_id=round_.id,
+        organization_id=org.id if org else None,
+        email=email.lower() if email else None,
+        language=language,
+        token_salt=secrets.token_hex(16),
+    )
+    token = invitation_token(secret_key, invitation)
+    invitation.token_hash = hash_token(token)
+    session.add(invitation)
+    session.flush()
+    return invitation, token
+
+
+def create_invitations(
+    session: Session, secret_key: str, round_: Round, rows: list[InvitationRow]
+) -> list[tuple[Invitation, str]]:
+    """All rows or none: the caller rolls back on SurveyError."""
+    created, problems = [], []
+    for row in rows:
+        try:
+            created.append(create_invitation(session, secret_key, round_, row.email,
+                                             row.organization, row.language))
+        except SurveyError as exc:
+            problems.append(f"line {row.line}: {exc}")
+    if problems:
+        raise SurveyError("; ".join(problems))
+    return created
+
+
+def resolve_token(session: Session, token: str) -> Invitation | None:
+    """The invitation of a link, or None; the same work whatever the reason."""
+    if not token or len(token) > 100:
+        token = ""
+    return session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+
+
+# -- answering -------------------------------------------------------------------------------
+
+
+class LinkNotValid(LookupError):
+    """The link is unknown, or its round is not open: one answer for every reason."""
+
+
+@dataclass
+class Progress:
+    invited: int = 0
+    sent: int = 0
+    reminded: int = 0
+    answered: int = 0
+    submitted: int = 0
+    drafts: int = 0
+    by_organization: list[dict] = field(default_factory=list)
+
+    @property
+    def response_rate(self) -> float | None:
+        return None if not self.invited else 100 * self.answered / self.invited
+
+
+def response_of_invitation(
+    session: Session, invitation: Invitation, lock: bool = False
+) -> Response | None:
+    query = select(Response).where(Response.invitation_id == invitation.id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def start_or_resume(session: Session, invitation: Invitation) -> Response:
+    """The invitation's response (a new draft the first time); LinkNotValid when not possible."""
+    round_ = invitation.round
+    if round_.state != OPEN:
+        raise LinkNotValid
+    response = response_of_invitation(session, invitation)
+    if response is not None:
+        return response
+    if invitation.answered_at is not None:
+        # Answered before the round was closed and reopened: the link to the answers is gone.
+        raise LinkNotValid
+    return _new_draft(session, round_, invitation=invitation)
+
+
+def start_or_resume_for_user(session: Session, round_: Round, user_id: int,
+                             organization_id: int | None = None) -> Response:
+    if round_.state != OPEN:
+        raise LinkNotValid
+    response = session.scalar(
+        select(Response).where(Response.round_id == round_.id, Response.user_id == user_id)
+    )
+    if response is not None:
+        return response
+    return _new_draft(session, round_, user_id=user_id, organization_id=organization_id)
+
+
+def _new_draft(session: Session, round_: Round, invitation: Invitation | None = None,
+               user_id: int | None = None, organization_id: int | None = None) -> Response:
+    """Create the draft; when two tabs race, the unique constraint picks one and both use it."""
+    response = Response(
+        round_id=round_.id,
+        respondent_key=secrets.token_hex(12),
+        invitation_id=invitation.id if invitation else None,
+        organization_id=invitation.organization_id if invitation else organization_id,
+        user_id=user_id,
+        status=DRAFT,
+    )
+    try:
+        with session.begin_nested():
+            session.add(response)
+    except IntegrityError:
+        if invitation is not None:
+            existing = response_of_invitation(session, invitation)
+        else:
+            existing = session.scalar(
+                select(Response).where(Response.round_id == round_.id,
+                                       Response.user_id == user_id)
+            )
+        if existing is None:
+            raise
+        return existing
+    return response
+
+
+def answers_of(session: Session, response: Response) -> dict[str, str]:
+    """Stored answers as form values: '1'..'5', 'dk', free text."""
+    values = {}
+    for answer in session.scalars(select(Answer).where(Answer.response_id == response.id)):
+        if answer.dont_know:
+            values[answer.item_id] = DONT_KNOW
+        elif answer.value is not None:
+            values[answer.item_id] = str(answer.value)
+        elif answer.text:
+            values[answer.item_id] = answer.text
+    return values
+
+
+def validate_answers(
+    questionnaire: Questionnaire, posted: dict[str, str], item_ids: list[str]
+) -> dict[str, str]:
+    """Problems per item id (codes the UI translates): 'out_of_scale', 'too_long', 'unknown'."""
+    scale = questionnaire.scale
+    allowed = {str(v) for v in range(scale.min, scale.max + 1)}
+    if scale.dont_know:
+        allowed.add(DONT_KNOW)
+    known = {item.id: item for item in questionnaire.items}
+    errors = {}
+    for item_id, raw in posted.items():
+        if item_id not in known or item_id not in item_ids:
+            errors[item_id] = "unknown"
+            continue
+        value = (raw or "").strip()
+        if known[item_id].is_scored:
+            if value and value not in allowed:
+                errors[item_id] = "out_of_scale"
+        elif len(value) > MAX_TEXT_LENGTH:
+            errors[item_id] = "too_long"
+        elif "\x00" in value:
+            errors[item_id] = "not_text"
+    return errors
+
+
+def save_answers(
+    session: Session,
+    response: Response,
+    questionnaire: Questionnaire,
+    posted: dict[str, str],
+    item_ids: list[str],
+) -> dict[str, str]:
+    """Replace the answers to `item_ids` (one page) with `posted`; nothing changes on errors."""
+    errors = validate_answers(questionnaire, posted, item_ids)
+    if errors:
+        return errors
+    round_ = _lock_open_round(session, response.round_id)
+    session.execute(
+        delete(Answer).where(Answer.response_id == response.id, Answer.item_id.in_(item_ids))
+    )
+    scored = {item.id for item in questionnaire.items if item.is_scored}
+    for item_id in item_ids:
+        value = (posted.get(item_id) or "").strip()
+        if not value:
+            continue
+        if item_id in scored:
+            dont_know = value == DONT_KNOW
+            session.add(Answer(response_id=response.id, item_id=item_id,
+                               value=None if dont_know else int(value), dont_know=dont_know))
+        else:
+            session.add(Answer(response_id=response.id, item_id=item_id, text=value))
+    response.updated_at = utcnow()
+    if response.status == SUBMITTED:
+        # A change to a submitted response is scored at once, so results never go stale.
+        session.flush()
+        score_responses(session, questionnaire, [response.id])
+        _results_changed(session, round_)
+    return {}
+
+
+def submit(session: Session, response: Response, questionnaire: Questionnaire) -> bool:
+    """Submit (or resubmit) a response; True the first time. Idempotent under double clicks."""
+    round_ = _lock_open_round(session, response.round_id)
+    session.refresh(response)
+    first_time = response.status != SUBMITTED
+    response.status = SUBMITTED
+    response.submitted_at = response.submitted_at or utcnow()
+    session.flush()
+    score_responses(session, questionnaire, [response.id])
+    if response.invitation_id is not None:
+        invitation = session.get(Invitation, response.invitation_id)
+        invitation.answered_at = invitation.answered_at or utcnow()
+    _results_changed(session, round_)
+    return first_time
+
+
+def questionnaire_of(round_: Round) -> Questionnaire:
+    return definition_of(round_.questionnaire)
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+def round_progress(session: Session, round_: Round) -> Progress:
+    """Counts only: who answered what is never shown."""
+    progress = Progress()
+    row = session.execute(
+        select(
+            func.count(Invitation.id),
+            func.count(Invitation.sent_at),
+            func.count(Invitation.reminded_at),
+            func.count(Invitation.answered_at),
+        ).where(Invitation.round_id == round_.id)
+    ).one()
+    progress.invited, progress.sent, progress.reminded, progress.answered = row
+    counts = dict(
+        session.execute(
+            select(Response.status, func.count())
+            .where(Response.round_id == round_.id)
+            .group_by(Response.status)
+        ).all()
+    )
+    progress.submitted = counts.get(SUBMITTED, 0)
+    progress.drafts = counts.get(DRAFT, 0)
+    per_org = session.execute(
+        select(
+            Organization.name,
+            func.count(Invitation.id),
+            func.count(Invitation.answered_at),
+        )
+        .select_from(Invitation)
+        .outerjoin(Organization, Invitation.organization_id == Organization.id)
+        .where(Invitation.round_id == round_.id)
+        .group_by(Organization.name)
+        .order_by(Organization.name)
+    ).all()
+    progress.by_organization = [
+        {"organization": name, "invited": invited, "answered": answered}
+        for name, invited, answered in per_org
+    ]
+    return progress
