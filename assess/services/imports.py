@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from .. import scoring
@@ -254,13 +254,32 @@ def _check_against_database(session: Session, frame: pd.DataFrame, questionnaire
     return problems
 
 
-def _get_or_create(session, model, created: dict, label: str, lookup: dict, **fields):
-    found = session.scalar(select(model).filter_by(**lookup))
-    if found is None:
-        found = model(**lookup, **fields)
-        session.add(found)
-        session.flush()
-        created[label] = created.get(label, 0) + 1
+def _ensure(session: Session, model, keys: list[str], wanted: list[dict], created: dict,
+            label: str) -> dict[tuple, int]:
+    """Ids of the rows with these key values, inserting the missing ones: a few queries in all.
+
+    `wanted` holds the key columns plus the values a new row gets.
+    """
+    key_columns = [getattr(model, key) for key in keys]
+    found: dict[tuple, int] = {}
+    wanted_keys = [tuple(row[key] for key in keys) for row in wanted]
+    for start in range(0, len(wanted_keys), 2000):
+        chunk = wanted_keys[start : start + 2000]
+        condition = (key_columns[0].in_([k[0] for k in chunk]) if len(keys) == 1
+                     else tuple_(*key_columns).in_(chunk))
+        for row in session.execute(select(model.id, *key_columns).where(condition)):
+            found[tuple(row[1:])] = row[0]
+    missing = [row for row, key in zip(wanted, wanted_keys, strict=True) if key not in found]
+    for start in range(0, len(missing), BATCH):
+        chunk = missing[start : start + BATCH]
+        table = model.__table__
+        statement = table.insert().returning(
+            table.c.id, *(table.c[key] for key in keys), sort_by_parameter_order=True
+        )
+        result = session.execute(statement, chunk)
+        for row in result:
+            found[tuple(row[1:])] = row[0]
+    created[label] += len(missing)
     return found
 
 
@@ -270,58 +289,69 @@ def _write(session, frame, questionnaire, questionnaire_id, default_k) -> Import
     frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], format="ISO8601", utc=True)
     frame["submitted_at"] = frame["submitted_at"].dt.tz_localize(None)
 
-    regions = {name: _get_or_create(session, Region, created, "regions", {"name": name})
-               for name in sorted(set(frame["region"]))}
-    networks = {}
-    for row in frame[["network", "region"]].drop_duplicates().itertuples():
-        networks[row.network] = _get_or_create(
-            session, Network, created, "networks", {"name": row.network},
-            region_id=regions[row.region].id,
-        )
-    organizations = {}
-    org_rows = frame[frame["organization"] != ""][["network", "organization", "organization_type"]]
-    for row in org_rows.drop_duplicates(["network", "organization"]).itertuples():
-        organizations[(row.network, row.organization)] = _get_or_create(
-            session, Organization, created, "organisations",
-            {"network_id": networks[row.network].id, "name": row.organization},
-            type=row.organization_type or "other",
-        )
-    periods = {}
-    for label, first in frame.groupby("period")["submitted_at"].min().items():
-        period = _get_or_create(session, Period, created, "periods", {"label": label})
+    region_ids = _ensure(session, Region, ["name"],
+                         [{"name": name} for name in sorted(set(frame["region"]))],
+                         created, "regions")
+    pairs = frame[["network", "region"]].drop_duplicates()
+    network_ids = _ensure(
+        session, Network, ["name"],
+        [{"name": n, "region_id": region_ids[(r,)], "is_named_nationally": True}
+         for n, r in zip(pairs["network"], pairs["region"], strict=True)],
+        created, "networks",
+    )
+    orgs = frame[frame["organization"] != ""].drop_duplicates(["network", "organization"])
+    organization_ids = _ensure(
+        session, Organization, ["network_id", "name"],
+        [{"network_id": network_ids[(n,)], "name": o, "type": t or "other"}
+         for n, o, t in zip(orgs["network"], orgs["organization"], orgs["organization_type"],
+                            strict=True)],
+        created, "organisations",
+    )
+    firsts = frame.groupby("period")["submitted_at"].min()
+    period_ids = _ensure(session, Period, ["label"],
+                         [{"label": label} for label in firsts.index], created, "periods")
+    for label, first in firsts.items():
+        period = session.get(Period, period_ids[(label,)])
         first = first.to_pydatetime()
         if period.first_submitted_at is None or first < period.first_submitted_at:
             period.first_submitted_at = first
-        periods[label] = period
-    rounds = {}
-    for row in frame[["network", "period"]].drop_duplicates().itertuples():
-        round_ = _get_or_create(
-            session, Round, created, "rounds",
-            {"network_id": networks[row.network].id, "period_id": periods[row.period].id,
-             "questionnaire_id": questionnaire_id},
-            state=CLOSED,
-        )
-        round_.data_version += 1
-        rounds[(row.network, row.period)] = round_
+    network_periods = frame[["network", "period"]].drop_duplicates()
+    round_ids = _ensure(
+        session, Round, ["network_id", "period_id", "questionnaire_id"],
+        [{"network_id": network_ids[(n,)], "period_id": period_ids[(p,)],
+          "questionnaire_id": questionnaire_id, "state": CLOSED, "data_version": 1}
+         for n, p in zip(network_periods["network"], network_periods["period"], strict=True)],
+        created, "rounds",
+    )
+    # Existing rounds get new data: raise their version so cached results are rebuilt.
+    ids = list(round_ids.values())
+    for start in range(0, len(ids), 5000):
+        session.execute(update(Round).where(Round.id.in_(ids[start : start + 5000]))
+                        .values(data_version=Round.data_version + 1))
+    rounds = {
+        (n, p): round_ids[(network_ids[(n,)], period_ids[(p,)], questionnaire_id)]
+        for n, p in zip(network_periods["network"], network_periods["period"], strict=True)
+    }
     session.flush()
 
-    frame["round_id"] = [rounds[key].id for key in zip(frame["network"], frame["period"],
-                                                        strict=True)]
+    frame["round_id"] = [rounds[key] for key in zip(frame["network"], frame["period"],
+                                                     strict=True)]
     # A plain list, not a frame column: pandas would turn the missing ids into NaN floats.
-    organization_ids = [
-        organizations[key].id if key[1] else None
-        for key in zip(frame["network"], frame["organization"], strict=True)
+    response_org_ids = [
+        organization_ids[(network_ids[(n,)], o)] if o else None
+        for n, o in zip(frame["network"], frame["organization"], strict=True)
     ]
     response_rows = [
         {"round_id": int(r), "organization_id": o, "respondent_key": k, "status": SUBMITTED,
          "submitted_at": s.to_pydatetime(), "updated_at": s.to_pydatetime()}
-        for r, o, k, s in zip(frame["round_id"], organization_ids, frame["respondent"],
+        for r, o, k, s in zip(frame["round_id"], response_org_ids, frame["respondent"],
                               frame["submitted_at"], strict=True)
     ]
     response_ids: list[int] = []
     for start in range(0, len(response_rows), BATCH):
         result = session.execute(
-            insert(Response).returning(Response.id, sort_by_parameter_order=True),
+            Response.__table__.insert().returning(Response.__table__.c.id,
+                                                  sort_by_parameter_order=True),
             response_rows[start : start + BATCH],
         )
         response_ids.extend(result.scalars().all())
@@ -331,7 +361,7 @@ def _write(session, frame, questionnaire, questionnaire_id, default_k) -> Import
     bulk_insert(session, Answer, answers)
     store_response_scores(session, scoring.score_respondents(scored, questionnaire), [])
     session.flush()
-    recompute_rounds(session, [r.id for r in rounds.values()], default_k)
+    recompute_rounds(session, ids, default_k)
     return ImportSummary(len(response_ids), len(answers), len(rounds),
                          {k: v for k, v in created.items()})
 

@@ -39,10 +39,43 @@ def _chunks(rows: list[dict], size: int = BATCH) -> Iterable[list[dict]]:
 
 
 def bulk_insert(session: Session, model, rows: list[dict]) -> None:
-    """Core executemany in batches: no ORM objects, so national-scale loads stay fast."""
+    """Insert many rows in the session's transaction: COPY on PostgreSQL, else executemany."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    copy_rows(session, model, columns, [tuple(row[c] for c in columns) for row in rows])
+
+
+def copy_rows(session: Session, model, columns: list[str], rows: list[tuple]) -> None:
+    """The fastest bulk insert each database offers, inside the caller's transaction."""
+    if not rows:
+        return
     table = model.__table__
-    for chunk in _chunks(rows):
-        session.execute(table.insert(), chunk)
+    # COPY skips the models' Python-side defaults (timestamps, flags): fill them in here.
+    defaults = {
+        column.name: column.default
+        for column in table.columns
+        if column.name not in columns and column.default is not None and not column.primary_key
+    }
+    if defaults:
+        extra = [
+            default.arg(None) if default.is_callable else default.arg
+            for default in defaults.values()
+        ]
+        columns = [*columns, *defaults]
+        rows = [(*row, *extra) for row in rows]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    insert_statement = table.insert()
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        session.execute(insert_statement, [dict(zip(columns, row, strict=True)) for row in chunk])
 
 
 def records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
