@@ -235,18 +235,24 @@ def _config_min_respondents() -> int:
 @click.option("--networks", default=40, show_default=True, type=click.IntRange(1, 20_000))
 @click.option("--periods", default=4, show_default=True, type=click.IntRange(1, 20))
 @click.option("--if-empty", is_flag=True, help="Do nothing (but print the logins) if data exists.")
+@click.option("--scale", type=click.Choice(["demo", "national"]), default="demo",
+              help="national: 2,000 networks and about 160,000 responses (benchmarks).")
 @with_appcontext
-def demo_data_command(seed, networks, periods, if_empty) -> None:
+def demo_data_command(seed, networks, periods, if_empty, scale) -> None:
     """Create a realistic demo dataset and print the demo logins."""
     from .services.demo import DemoError, create_demo_data, database_is_empty, demo_logins_text
 
     session = _session()
     if if_empty and not database_is_empty(session):
         click.echo("The database has data already; no demo data was added.")
-        click.echo(demo_logins_text())
+        click.echo(demo_logins_text(session))
         return
+    size_factor = 1.0
+    if scale == "national":
+        networks, periods, size_factor = 2000, 4, 2.0
     try:
-        summary = create_demo_data(session, seed, networks, periods, _config_min_respondents())
+        summary = create_demo_data(session, seed, networks, periods, _config_min_respondents(),
+                                   size_factor=size_factor)
     except DemoError as exc:
         session.rollback()
         fail(str(exc))
@@ -274,14 +280,22 @@ def _write_output(data: str | bytes, output: str | None) -> None:
 @click.option("--network", "network_name", required=True)
 @click.option("--period", "period_label", required=True)
 @click.option("--questionnaire", "questionnaire_slug")
-@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
-@click.option("--lang", type=click.Choice(["sv", "fi", "en"]))
+@click.option("--format", "fmt", type=click.Choice(["json", "html", "pdf", "csv", "xlsx"]),
+              default="json", show_default=True)
+@click.option("--table", type=click.Choice(["dimensions", "items"]), default="dimensions",
+              show_default=True, help="With --format csv: per dimension or per statement.")
+@click.option("--lang", type=click.Choice(["sv", "fi", "en"]),
+              help="Language of texts and numbers (default: the questionnaire's first).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False))
 @with_appcontext
-def report_command(network_name, period_label, questionnaire_slug, fmt, lang, output) -> None:
-    """A network's maturity report for one period."""
+def report_command(network_name, period_label, questionnaire_slug, fmt, table, lang,
+                   output) -> None:
+    """A network's maturity report for one period: JSON, HTML, PDF, CSV or XLSX."""
     import json
 
+    from flask_babel import force_locale
+
+    from .services import report_exports, report_render
     from .services.reports import ReportError, find_round, network_report
 
     session = _session()
@@ -289,9 +303,24 @@ def report_command(network_name, period_label, questionnaire_slug, fmt, lang, ou
         round_ = find_round(session, network_name, period_label, questionnaire_slug)
     except ReportError as exc:
         fail(str(exc))
+    if fmt in ("pdf", "xlsx") and output is None and sys.stdout.isatty():
+        fail(f"A {fmt.upper()} file is binary; write it to a file with -o FILE.")
     report = network_report(session, round_, lang, _config_min_respondents())
-    session.commit()  # keeps results recomputed on the way
-    _write_output(json.dumps(report, ensure_ascii=False, indent=2), output)
+    # Without --lang, the texts come in the questionnaire's first language: so do the labels.
+    lang = lang or report["language"]
+    with current_app.test_request_context(), force_locale(lang):
+        if fmt == "json":
+            data = json.dumps(report, ensure_ascii=False, indent=2)
+        elif fmt == "html":
+            data = report_render.render_report_document(report)
+        elif fmt == "pdf":
+            data = report_render.report_pdf(session, round_, lang, _config_min_respondents())
+        elif fmt == "csv":
+            data = report_exports.report_csv(session, round_, report, table)
+        else:
+            data = report_exports.report_xlsx(session, round_, report)
+    session.commit()  # keeps results recomputed on the way, and a rendered PDF cached
+    _write_output(data, output)
 
 
 @cli.command("national")

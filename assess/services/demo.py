@@ -408,7 +408,8 @@ def _plan_organizations(
 
 
 def plan_demo(
-    seed: int = 1, networks: int = 40, periods: int = 4, today: date | None = None
+    seed: int = 1, networks: int = 40, periods: int = 4, today: date | None = None,
+    size_factor: float = 1.0,
 ) -> DemoPlan:
     """Decide regions, periods, networks, organisations and round sizes from ``seed``."""
     if networks < 1:
@@ -448,7 +449,8 @@ def plan_demo(
             if periods > 1 and rng.random() < LATE_JOINER_SHARE:
                 first = int(rng.integers(1, periods))
             base = len(organizations) * 1.5
-            sizes = np.clip(np.rint(base + rng.normal(0, 2.5, periods)), 6, 20).astype(int)
+            sizes = np.clip(np.rint((base + rng.normal(0, 2.5, periods)) * size_factor),
+                            6, 20 * size_factor).astype(int)
             plans.append(
                 NetworkPlan(
                     name=name,
@@ -687,9 +689,11 @@ def _demo_logins(plan: DemoPlan) -> list[tuple[str, str, str | None, str | None,
         logins.append((f"leader{number}@{DEMO_DOMAIN}", "leader", plan.networks[n].name, None,
                        languages[number - 1]))
     if plan.leader_networks:
-        first = plan.networks[plan.leader_networks[0]].name
+        # Members belong to a network with an open round, so they have a survey to answer.
+        answering = [n for n in plan.leader_networks if n in plan.open_networks]
+        network = plan.networks[(answering or plan.leader_networks)[0]].name
         for number in range(1, 4):
-            logins.append((f"member{number}@{DEMO_DOMAIN}", "member", first, None, "sv"))
+            logins.append((f"member{number}@{DEMO_DOMAIN}", "member", network, None, "sv"))
     return logins
 
 
@@ -701,6 +705,7 @@ def create_demo_data(
     default_k: int = 5,
     *,
     today: date | None = None,
+    size_factor: float = 1.0,
 ) -> DemoSummary:
     """Fill an empty database with a realistic, reproducible demo dataset (the caller commits).
 
@@ -717,7 +722,7 @@ def create_demo_data(
         ) from None
     if session.scalar(select(Network.id).limit(1)) is not None:
         raise DemoError("the database already has data (networks); the demo needs an empty one")
-    plan = plan_demo(seed, networks, periods, today)
+    plan = plan_demo(seed, networks, periods, today, size_factor)
     logins = _demo_logins(plan)
     taken = [email for email, *_ in logins if find_user(session, email) is not None]
     if taken:
@@ -805,3 +810,19 @@ __all__ = [
     "database_is_empty",
     "plan_demo",
 ]
+
+
+def demo_logins_text(session: Session) -> str:
+    """The demo logins found in the database, for `make demo` on an existing database."""
+    from ..models import User
+
+    users = session.scalars(
+        select(User).where(User.email.like(f"%@{DEMO_DOMAIN}")).order_by(User.email)
+    ).all()
+    if not users:
+        return "No demo logins in this database."
+    lines = [f"Demo logins (password: {DEMO_PASSWORD}):"]
+    for user in users:
+        roles = ", ".join(sorted(user.role_names)) or "no role"
+        lines.append(f"  {user.email:<28} {roles}")
+    return "\n".join(lines)

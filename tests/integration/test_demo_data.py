@@ -98,12 +98,17 @@ def test_demo_users_are_found_with_their_roles_and_the_demo_password(db, demo):
     assert find_user(db, "coordinator1@demo.assess").region_ids("coordinator") == {
         db.scalar(select(Region.id).where(Region.name == REGIONS[0].name))
     }
-    leader1 = find_user(db, "leader1@demo.assess").network_ids("leader")
-    assert find_user(db, "member1@demo.assess").network_ids("member") == leader1
+    # Members belong to leader2's network, which has an open round for them to answer.
+    leader2 = find_user(db, "leader2@demo.assess").network_ids("leader")
+    assert find_user(db, "member1@demo.assess").network_ids("member") == leader2
+    [member_network] = leader2
+    assert db.scalar(select(func.count()).select_from(Round).where(
+        Round.network_id == member_network, Round.state == "open")) == 1
     most_rounds = db.scalar(
         select(func.count()).select_from(Round).group_by(Round.network_id)
         .order_by(func.count().desc()).limit(1)
     )
+    leader1 = find_user(db, "leader1@demo.assess").network_ids("leader")
     assert _count_rounds(db, next(iter(leader1))) == most_rounds
     languages = {e: find_user(db, e).language for e in ("leader2@demo.assess",
                                                          "leader3@demo.assess")}
