@@ -102,6 +102,8 @@ def app(database_url, tmp_path):
             "SECRET_KEY": "test-secret-key",
             "WTF_CSRF_ENABLED": False,
             "MAIL_BACKEND": "console",
+            # Most tests log in with a password alone; tests/security turns MFA back on.
+            "MFA_REQUIRED": False,
         }
     )
     app.instance_path = str(tmp_path / "instance")

@@ -1,0 +1,205 @@
+"""Browser tests: the real app on a live server, driven by Debian's Chromium through Playwright.
+
+One server and one browser serve all the browser tests; each test gets its own browser
+context (its own cookies), so tests never share a survey session. The server runs the
+app as in production: CSRF on, real forms, real redirects. It uses one SQLite file, which
+the tests also read through an engine of their own to check what was stored.
+
+Playwright never downloads a browser here: it drives /usr/bin/chromium (CI installs the
+`chromium` package). Without it the tests are skipped locally and fail on CI.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from assess import create_app, migrate
+from assess.db import make_engine
+
+from .support import CHROMIUM, CHROMIUM_ARGS, LEADER_EMAIL, LEADER_PASSWORD
+
+TODAY = date.today()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "browser: drives the real app in Chromium (select with -m browser)"
+    )
+
+
+def _unavailable(reason: str):
+    """Skip here, but fail on CI: CI must run the browser tests."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the browser tests", pytrace=False)
+    pytest.skip(reason)
+
+
+# -- the live server ---------------------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):  # hundreds of requests; failures still show
+        pass
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+    sessions: sessionmaker
+    round_id: int
+    network_name: str
+
+    def session(self) -> Session:
+        return self.sessions()
+
+
+@pytest.fixture(scope="package")
+def live_server(tmp_path_factory):
+    """The app on 127.0.0.1 and a free port, with a network, an open round and a leader.
+
+    Package-scoped: it stops when the browser tests are done, before the rest of the suite
+    builds apps of its own (they re-initialise the process's one rate Limiter).
+    """
+    from assess.models import Network, Region
+    from assess.services import questionnaires, surveys
+    from assess.services.accounts import create_user
+
+    folder = tmp_path_factory.mktemp("browser")
+    database_url = f"sqlite:///{folder / 'assess.sqlite3'}"
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    sessions = sessionmaker(bind=engine, expire_on_commit=False)
+    with sessions() as db:
+        [flagship] = [r.row for r in questionnaires.load_directory(db)
+                      if r.row.slug == "network-maturity"]
+        network = Network(name="Äldreomsorgsnätverket i Österbotten",
+                          region=Region(name="Österbotten"))
+        db.add(network)
+        db.flush()
+        period = surveys.create_period(db, f"{TODAY.year}-spring", TODAY - timedelta(days=10),
+                                       TODAY + timedelta(days=90))
+        round_ = surveys.open_round(db, network, period, flagship,
+                                    closes_on=TODAY + timedelta(days=14), today=TODAY)
+        create_user(db, LEADER_EMAIL, LEADER_PASSWORD, "leader", network.name)
+        db.commit()
+        round_id, network_name = round_.id, network.name
+
+    app = create_app({
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secrets.token_hex(32),
+        "WTF_CSRF_ENABLED": True,
+        "MFA_REQUIRED": False,
+        "MAIL_BACKEND": "console",
+        # The link limit has its own tests; here one address opens many links in a minute.
+        "SURVEY_LINK_RATE_LIMIT": "1000 per minute",
+    })
+    app.instance_path = str(folder / "instance")
+    os.makedirs(app.instance_path, exist_ok=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, sessions, round_id,
+                         network_name)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        app.extensions["assess.engine"].dispose()
+        engine.dispose()
+
+
+@pytest.fixture
+def db(live_server):
+    """A session of the test's own on the server's SQLite file."""
+    session = live_server.session()
+    yield session
+    session.close()
+
+
+@dataclass
+class Invite:
+    invitation_id: int
+    link: str
+
+
+@pytest.fixture
+def invite(live_server, db):
+    """Invites a member to the open round: the invitation's id and its personal link."""
+    from assess.models import Round
+    from assess.services import surveys
+
+    def _invite(lang: str = "en", organization: str = "City of Vaasa") -> Invite:
+        round_ = db.get(Round, live_server.round_id)
+        invitation, token = surveys.create_invitation(
+            db, live_server.app.config["SECRET_KEY"], round_,
+            f"member-{secrets.token_hex(6)}@example.org", organization, lang,
+        )
+        db.commit()
+        return Invite(invitation.id, f"{live_server.url}/s/{token}")
+
+    return _invite
+
+
+# -- the browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright is not installed (pip install -e '.[test]')")
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    except Exception:
+        playwright.stop()
+        raise
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def new_context(browser, live_server):
+    """Browser contexts ("devices") for one test, closed at its end.
+
+    The app's CSP stays on (no bypass_csp): a page that needs an inline script or style
+    breaks here as it would for a member.
+    """
+    contexts = []
+
+    def _new(width: int = 320, height: int = 800, **options):
+        context = browser.new_context(
+            base_url=live_server.url,
+            viewport={"width": width, "height": height},
+            **options,
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield _new
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context):
+    """A page at 320 CSS px wide, the narrowest WCAG 1.4.10 (Reflow) asks for."""
+    return new_context().new_page()
