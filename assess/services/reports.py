@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from .. import scoring
 from ..models import (
+    Answer,
     Invitation,
     Network,
     Organization,
@@ -17,17 +18,25 @@ from ..models import (
     Period,
     QuestionnaireVersion,
     Region,
+    Response,
     Round,
     RoundDimensionResult,
     RoundItemStat,
     RoundSummary,
 )
-from ..models.survey import CLOSED
+from ..models.survey import CLOSED, SUBMITTED
 from ..questionnaire import localized
-from ..scoring import round1
+from ..scoring import round1, settle
 from ..scoring.agreement import agreement_by_type
 from .questionnaires import definition_of
 from .results import ensure_current
+from .targets import report_targets
+
+#: Open-text answers are listed only for rounds with at least this many respondents, so
+#: that a text is less easily traced to the one person who could have written it.
+OPEN_ANSWERS_MIN_RESPONDENTS = 10
+#: A region's median is shown only when that many of its networks have a score (rule 13).
+MIN_REGION_NETWORKS = 3
 
 
 class ReportError(LookupError):
@@ -94,6 +103,10 @@ def network_report(session: Session, round_: Round, lang: str | None = None, def
         "stage_reached": summary.stage_reached if shows_scores else None,
         "dimensions": [],
         "recommendations": [],
+        # Added for the leaders' report (page, PDF, exports):
+        "open_answers": {},
+        "open_answers_shown": False,
+        "open_answers_min_respondents": OPEN_ANSWERS_MIN_RESPONDENTS,
     }
     if not shows_scores:
         return report
@@ -102,7 +115,9 @@ def network_report(session: Session, round_: Round, lang: str | None = None, def
         select(RoundDimensionResult).where(RoundDimensionResult.round_id == round_.id)
     ).scalars()
     results = {row.dimension_id: row for row in rows}
-    benchmarks = _benchmarks(session, round_)
+    comparable = _comparable_scores(session, round_.period_id, round_.questionnaire_id)
+    benchmarks = _benchmarks(session, round_, comparable)
+    region_medians = _region_medians(round_, comparable)
     trends, previous = _trends(session, round_, default_k)
     for dim in questionnaire.dimensions:
         row = results.get(dim.id)
@@ -128,12 +143,66 @@ def network_report(session: Session, round_: Round, lang: str | None = None, def
                 if trend is not None
                 else ({"previous_period": previous, "delta": None, "significant": False}
                       if previous else None),
+                # Added for the leaders' report:
+                "description": localized(dim.description, lang, questionnaire.default_language)
+                or None,
+                **region_medians.get(dim.id, {"region_median": None, "region_networks": 0}),
             }
         )
     report["recommendations"] = _recommendations(session, round_, questionnaire, results, lang)
     report["discuss"] = _discuss(session, round_, questionnaire, lang)
     report["agreement_by_type"] = _agreement(session, round_, report["min_respondents"])
+    # Added for the leaders' report:
+    report["scale"] = {"min": questionnaire.scale.min, "max": questionnaire.scale.max}
+    report["stage_threshold"] = questionnaire.stage_threshold
+    report["item_texts"] = {
+        item.id: localized(item.text, lang, questionnaire.default_language)
+        for item in questionnaire.items
+    }
+    if summary.respondents >= OPEN_ANSWERS_MIN_RESPONDENTS:
+        report["open_answers"] = _open_answers(session, round_, questionnaire)
+        report["open_answers_shown"] = True
+    report["targets"] = report_targets(
+        session, round_, [d.id for d in questionnaire.dimensions], results, default_k
+    )
     return report
+
+
+def _open_answers(session: Session, round_: Round, questionnaire) -> dict[str, list[str]]:
+    """Texts of the submitted responses per text item, sorted: nothing tells who wrote which."""
+    text_items = [item.id for item in questionnaire.items if not item.is_scored]
+    if not text_items:
+        return {}
+    rows = session.execute(
+        select(Answer.item_id, Answer.text)
+        .join(Response, Answer.response_id == Response.id)
+        .where(Response.round_id == round_.id, Response.status == SUBMITTED,
+               Answer.item_id.in_(text_items), Answer.text.is_not(None))
+    ).all()
+    answers: dict[str, list[str]] = {item_id: [] for item_id in text_items}
+    for item_id, text in rows:
+        if text.strip():
+            answers[item_id].append(text.strip())
+    # Sorted by text, never by response: the order must not follow submission or id.
+    return {item_id: sorted(texts, key=lambda t: (t.casefold(), t))
+            for item_id, texts in answers.items() if texts}
+
+
+def _region_medians(round_: Round, scores: pd.DataFrame) -> dict[str, dict]:
+    """Median score of the region's comparable networks per dimension (as the benchmark's).
+
+    Null when fewer than MIN_REGION_NETWORKS networks of the region have a score.
+    """
+    if scores.empty:
+        return {}
+    region = scores[scores["region_id"] == round_.network.region_id]
+    result = {}
+    for dim_id, part in region.groupby("dimension_id"):
+        networks = int(part["network_id"].nunique())
+        median = (round1(float(settle(part["score"]).median()))
+                  if networks >= MIN_REGION_NETWORKS else None)
+        result[dim_id] = {"region_median": median, "region_networks": networks}
+    return result
 
 
 def _response_rate(session: Session, round_: Round) -> dict:
@@ -247,8 +316,10 @@ def _comparable_scores(session: Session, period_id: int, questionnaire_id: int) 
     return frame
 
 
-def _benchmarks(session: Session, round_: Round) -> dict[str, dict]:
-    scores = _comparable_scores(session, round_.period_id, round_.questionnaire_id)
+def _benchmarks(session: Session, round_: Round, scores: pd.DataFrame | None = None
+                ) -> dict[str, dict]:
+    if scores is None:
+        scores = _comparable_scores(session, round_.period_id, round_.questionnaire_id)
     if scores.empty:
         return {}
     bench = scoring.benchmark(scores[["network_id", "region_id", "dimension_id", "score"]])
@@ -392,3 +463,109 @@ def _refresh_stale_rounds(session: Session, period_id: int, questionnaire_id: in
     if stale:
         recompute_rounds(session, stale)
         session.flush()
+
+
+# -- trends over all rounds (added for the leaders' trend page) --------------------------------
+
+
+def network_trend_slugs(session: Session, network_id: int) -> list[str]:
+    """Questionnaire ids the network has closed rounds of, the most recently used first."""
+    rounds = session.scalars(
+        select(Round).where(Round.network_id == network_id, Round.state == CLOSED)
+    ).all()
+    latest: dict[str, datetime] = {}
+    for round_ in rounds:
+        start = period_start(round_.period)
+        slug = round_.questionnaire.slug
+        latest[slug] = max(latest.get(slug, start), start)
+    return sorted(latest, key=lambda slug: (latest[slug], slug), reverse=True)
+
+
+def network_trends(session: Session, network: Network, questionnaire_slug: str | None = None,
+                   lang: str | None = None, default_k: int = 5) -> dict:
+    """Each dimension's score over the network's closed rounds of one questionnaire id.
+
+    Dimensions are those of the latest round's questionnaire version. A round of another
+    version has a point only for the dimension ids its version has too (rule 12: a
+    dimension the earlier questionnaire did not have has no trend); dimensions an older
+    version had and the latest has not are left out and listed. Suppressed rounds have
+    no scores (rule 5) and leave a gap.
+    """
+    slugs = network_trend_slugs(session, network.id)
+    slug = questionnaire_slug or (slugs[0] if slugs else None)
+    result = {
+        "network": network.name,
+        "network_id": network.id,
+        "region": network.region.name,
+        "questionnaire": None,
+        "questionnaires": slugs,
+        "language": lang,
+        "rounds": [],
+        "dimensions": [],
+        "versions": [],
+        "left_out": [],
+        "not_in_every_version": [],
+        "stage_threshold": None,
+    }
+    if slug is None or slug not in slugs:
+        return result
+    rounds = session.scalars(
+        select(Round).join(QuestionnaireVersion).where(
+            Round.network_id == network.id, Round.state == CLOSED,
+            QuestionnaireVersion.slug == slug)
+    ).all()
+    rounds = sorted(rounds, key=lambda r: period_start(r.period))
+    latest = definition_of(rounds[-1].questionnaire)
+    lang = lang if lang in latest.languages else latest.default_language
+    definitions = {r.questionnaire_id: definition_of(r.questionnaire) for r in rounds}
+    dimension_sets = {qid: {d.id for d in q.dimensions} for qid, q in definitions.items()}
+    latest_ids = [d.id for d in latest.dimensions]
+    result.update(
+        questionnaire={"id": slug, "version": latest.version},
+        language=lang,
+        versions=sorted({q.version for q in definitions.values()}),
+        left_out=sorted(set().union(*dimension_sets.values()) - set(latest_ids)),
+        not_in_every_version=[d for d in latest_ids
+                              if any(d not in ids for ids in dimension_sets.values())],
+        stage_threshold=latest.stage_threshold,
+    )
+    summaries = {r.id: ensure_current(session, r, default_k) for r in rounds}
+    round_ids = [r.id for r in rounds]
+    rows = session.execute(
+        select(RoundDimensionResult).where(RoundDimensionResult.round_id.in_(round_ids))
+    ).scalars()
+    scores = {(row.round_id, row.dimension_id): row for row in rows}
+    for round_ in rounds:
+        summary = summaries[round_.id]
+        result["rounds"].append({
+            "round_id": round_.id,
+            "period": round_.period.label,
+            "version": definitions[round_.questionnaire_id].version,
+            "respondents": summary.respondents,
+            "suppressed": summary.suppressed,
+            "overall": None if summary.suppressed else round1(summary.overall),
+            "stage_reached": None if summary.suppressed else summary.stage_reached,
+        })
+    for dim in latest.dimensions:
+        points = []
+        for round_ in rounds:
+            if dim.id not in dimension_sets[round_.questionnaire_id]:
+                points.append(None)  # not asked in that version
+                continue
+            row = scores.get((round_.id, dim.id))
+            shown = not summaries[round_.id].suppressed and row is not None
+            points.append({
+                "period": round_.period.label,
+                "score": round1(row.score) if shown else None,
+                "level": row.level if shown else None,
+                "ci95": [round1(row.ci_low), round1(row.ci_high)]
+                if shown and row.ci_low is not None else None,
+            })
+        result["dimensions"].append({
+            "id": dim.id,
+            "kind": dim.kind,
+            "stage": dim.stage,
+            "title": localized(dim.title, lang, latest.default_language),
+            "points": points,
+        })
+    return result

@@ -1,0 +1,1 @@
+"""Rendering of reports: charts (matplotlib SVG/PNG) and PDFs (WeasyPrint)."""

@@ -1,0 +1,208 @@
+"""The report PDF: the same figures as the JSON in each language, A4, cached in the database."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from assess.models import Network, RenderedReport, Round
+from assess.questionnaire import load_questionnaire_file
+from assess.reports import pdf as pdf_module
+from assess.services.questionnaires import load_into_db
+
+TINY = Path(__file__).parents[1] / "data" / "tiny.v1.yaml"
+HEADER = ("region,network,period,respondent,organization,submitted_at,"
+          "a1,a2,b1,b2,c1,c2,d1,d2,t1,t2,t3,note")
+N1_SPRING = [
+    "R1,Čáhcegáddi ŋ network,2026-spring,r1,A,2026-03-15T10:00:00,5,5,4,4,3,3,1,dk,5,1,4,Bra",
+    "R1,Čáhcegáddi ŋ network,2026-spring,r2,A,2026-03-15T11:00:00,3,5,4,2,3,,2,2,4,2,3,",
+    "R1,Čáhcegáddi ŋ network,2026-spring,r3,B,2026-03-16T09:00:00,4,4,5,5,1,1,dk,dk,3,5,2,",
+    "R1,Čáhcegáddi ŋ network,2026-spring,r4,,2026-03-17T09:00:00,5,4,3,3,2,4,3,3,5,3,5,",
+]
+AUTUMN = [
+    f"R1,Čáhcegáddi ŋ network,2025-autumn,a{i},{org},2025-10-20T12:00:00,"
+    + ",".join(["2"] * 11) + ","
+    for i, org in enumerate(["A", "B", "C"])
+]
+NAME = "Čáhcegáddi ŋ network"
+
+
+
+def import_rows(runner, tmp_path, rows, name="responses.csv"):
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["import-responses", str(path), "--questionnaire", "tiny"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def data(db, runner, tmp_path):
+    load_into_db(db, load_questionnaire_file(TINY))
+    db.commit()
+    import_rows(runner, tmp_path, AUTUMN, "autumn.csv")
+    import_rows(runner, tmp_path, N1_SPRING, "spring.csv")
+    network = db.scalar(select(Network).where(Network.name == NAME))
+    rounds = {r.period.label: r for r in db.scalars(select(Round).where(
+        Round.network_id == network.id))}
+    return {"network": network, "round": rounds["2026-spring"]}
+
+
+def login_leader(client, make_user, network, lang):
+    user = make_user(role="leader", network=network)
+    client.post("/login", data={"email": user.email, "password": "correct horse battery"})
+    client.post("/language", data={"lang": lang, "next": "/"})
+
+
+def fmt(value, lang):
+    text = f"{abs(value):.1f}"
+    text = text.replace(".", ",") if lang in ("sv", "fi") else text
+    return ("-" if value < 0 else "") + text
+
+
+def pdf_text(body: bytes) -> str:
+    reader = PdfReader(io.BytesIO(body))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+@pytest.fixture
+def render_calls(monkeypatch):
+    """Counts real renders: a cached PDF never reaches WeasyPrint."""
+    calls = []
+    real = pdf_module.render_pdf
+
+    def counting(html, stylesheets=()):
+        calls.append(html)
+        return real(html, stylesheets)
+
+    monkeypatch.setattr(pdf_module, "render_pdf", counting)
+    return calls
+
+
+@pytest.mark.parametrize("lang", ["sv", "fi", "en"])
+def test_every_score_in_the_pdf_equals_the_json(data, client, make_user, lang):
+    login_leader(client, make_user, data["network"], lang)
+    round_id = data["round"].id
+    report = client.get(f"/rounds/{round_id}/report.json").get_json()
+    response = client.get(f"/rounds/{round_id}/report.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    body = response.data
+    assert body.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(body))
+    width, height = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    text = pdf_text(body)
+    assert NAME in text  # Sami letters survive (Report Sans = DejaVu Sans)
+    assert fmt(report["overall"], lang) in text
+    for dim in report["dimensions"]:
+        assert dim["title"] in text
+        assert fmt(dim["score"], lang) in text, dim["id"]
+        if dim["ci95"]:
+            assert f"{fmt(dim['ci95'][0], lang)}–{fmt(dim['ci95'][1], lang)}" in text
+        assert fmt(dim["benchmark"]["national_percentile"], lang) in text
+        delta = dim["trend"]["delta"]
+        assert ("+" if delta > 0 else "\u2212" if delta < 0 else "") + fmt(abs(delta), lang) in text
+    assert report["period"] in text and report["region"] in text
+    # footer "page X of Y" and a table of contents with page numbers
+    pages = len(reader.pages)
+    assert re.search(rf"\b2\D+{pages}\b", reader.pages[1].extract_text())
+    assert re.search(r"\.{5,}\s*\d", reader.pages[0].extract_text())
+
+
+def test_second_request_is_served_from_the_database_cache(data, client, make_user,
+                                                          render_calls, db):
+    login_leader(client, make_user, data["network"], "sv")
+    url = f"/rounds/{data['round'].id}/report.pdf"
+    first = client.get(url).data
+    second = client.get(url).data
+    assert len(render_calls) == 1
+    assert first == second
+    cached = db.get(RenderedReport, f"round:{data['round'].id}:pdf:sv")
+    assert cached is not None and cached.body == first
+    assert cached.data_version.startswith(f"{data['round'].data_version}:")
+    # another language is another rendering
+    client.post("/language", data={"lang": "en", "next": "/"})
+    client.get(url)
+    assert len(render_calls) == 2
+
+
+def test_new_data_for_the_round_renders_the_pdf_again(data, client, make_user, render_calls,
+                                                      runner, tmp_path, db):
+    login_leader(client, make_user, data["network"], "sv")
+    url = f"/rounds/{data['round'].id}/report.pdf"
+    client.get(url)
+    version_before = data["round"].data_version
+    import_rows(runner, tmp_path, [
+        f"R1,{NAME},2026-spring,r5,B,2026-03-18T09:00:00,1,1,1,1,1,1,1,1,1,1,1,"], "more.csv")
+    db.expire_all()
+    assert db.get(Round, data["round"].id).data_version > version_before
+    after = client.get(url).data
+    assert len(render_calls) == 2
+    report = client.get(f"/rounds/{data['round'].id}/report.json").get_json()
+    assert report["respondents"] == 5
+    assert fmt(report["overall"], "sv") in pdf_text(after)
+    client.get(url)
+    assert len(render_calls) == 2
+    assert db.scalar(select(func.count()).select_from(RenderedReport)) == 1
+
+
+def test_a_new_target_renders_the_pdf_again(data, client, make_user, render_calls, db):
+    from assess.models import Period
+
+    db.add(Period(label="2027-spring", first_submitted_at=None,
+                  starts_on=__import__("datetime").date(2027, 3, 1)))
+    db.commit()
+    login_leader(client, make_user, data["network"], "en")
+    round_id = data["round"].id
+    client.get(f"/rounds/{round_id}/report.pdf")
+    period = db.scalar(select(Period).where(Period.label == "2027-spring"))
+    response = client.post(f"/rounds/{round_id}/targets",
+                           data={"period": str(period.id), "dim_trust": "5"})
+    assert response.status_code == 302
+    body = client.get(f"/rounds/{round_id}/report.pdf").data
+    assert len(render_calls) == 2
+    assert "2027-spring" in pdf_text(body)
+
+
+def test_suppressed_round_pdf_says_why_only(db, runner, tmp_path, client, make_user):
+    load_into_db(db, load_questionnaire_file(TINY))
+    db.commit()
+    import_rows(runner, tmp_path, N1_SPRING[:2])
+    network = db.scalar(select(Network).where(Network.name == NAME))
+    round_ = db.scalar(select(Round).where(Round.network_id == network.id))
+    login_leader(client, make_user, network, "en")
+    text = pdf_text(client.get(f"/rounds/{round_.id}/report.pdf").data)
+    assert "Fewer than 3 responses were received" in text
+    assert "Overall score" not in text
+
+
+def test_cli_writes_pdf_html_and_csv(data, runner, tmp_path):
+    out = tmp_path / "report.pdf"
+    base = ["report", "--network", NAME, "--period", "2026-spring", "--lang", "fi"]
+    result = runner.invoke(args=[*base, "--format", "pdf", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out.read_bytes())
+    assert "Vaihe yksi" in text and "83,3" in text
+    html_out = tmp_path / "report.html"
+    result = runner.invoke(args=[*base, "--format", "html", "-o", str(html_out)])
+    assert result.exit_code == 0, result.output
+    html = html_out.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and 'lang="fi"' in html and "83,3" in html
+    assert "<svg" in html and "@page" in html
+    result = runner.invoke(args=[*base, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("network,region,period")
+    assert ",stage-1,Vaihe yksi," in result.stdout
+
+
+def test_cli_report_of_unknown_network_fails_plainly(data, runner):
+    result = runner.invoke(args=["report", "--network", "Nope", "--period", "2026-spring",
+                                 "--format", "pdf", "-o", "x.pdf"])
+    assert result.exit_code != 0
+    assert "There is no network named 'Nope'" in result.output
