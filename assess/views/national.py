@@ -1,66 +1,220 @@
-"""The national comparison: aggregates only, never one network's or one person's answers."""
+"""The national comparison: aggregates only, never one network's or one person's answers.
+
+For national analysts and admins. Everything on the dashboard and in its downloads is
+one ``services.national.national_dashboard`` dict, so page, CSV, XLSX, PDF and
+`assess national --format json` show the same figures and withhold the same cells.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
-from sqlalchemy import select
+import re
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
 
 from ..auth import roles_required
 from ..db import get_session
-from ..models import Period, QuestionnaireVersion
 from ..questionnaire import QuestionnaireError, localized
-from ..services.exports import national_csv
+from ..reports.national_charts import data_uri
+from ..services import national as service
+from ..services.exports import dashboard_csv, instrument_csv, national_xlsx
 from ..services.questionnaires import definition_of, find_version
-from ..services.reports import ReportError, national_report
+from ..services.reports import ReportError
 
 bp = Blueprint("national", __name__)
+
+DEFAULT_QUESTIONNAIRE = "network-maturity"
+
+
+@dataclass
+class Selection:
+    """What the filter form asks for; None where nothing could be chosen."""
+
+    period: str | None
+    slug: str | None
+    version: int | None
+    theme: str | None
+    dimension: str | None
+    periods: list[str]
+    slugs: list[str]
+    versions: list[int]
+
+    def args(self, **extra) -> dict:
+        """Query arguments that reproduce this selection (for links and downloads)."""
+        values = {"period": self.period, "questionnaire": self.slug, "version": self.version,
+                  "theme": self.theme, **extra}
+        return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def _selection() -> Selection:
+    session = get_session()
+    versions = service.questionnaire_versions(session)
+    slugs = sorted({slug for slug, _version in versions})
+    slug = request.args.get("questionnaire") or (
+        DEFAULT_QUESTIONNAIRE if DEFAULT_QUESTIONNAIRE in slugs else (slugs[0] if slugs else None)
+    )
+    version = request.args.get("version", type=int)
+    period = request.args.get("period") or (
+        service.default_period(session, slug, version) if slug else None
+    )
+    return Selection(
+        period=period,
+        slug=slug,
+        version=version,
+        theme=(request.args.get("theme") or "").strip() or None,
+        dimension=request.args.get("dimension") or None,
+        periods=[p.label for p in service.periods_newest_first(session)],
+        slugs=slugs,
+        versions=[v for s, v in versions if s == slug],
+    )
+
+
+def _dashboard(selection: Selection, dimension_ids=None) -> dict:
+    """The dashboard's data, or 404 for an unknown period or questionnaire."""
+    session = get_session()
+    try:
+        data = service.national_dashboard(
+            session, selection.period or "", selection.slug or "", selection.version,
+            selection.theme, dimension_ids,
+        )
+    except (ReportError, QuestionnaireError):
+        abort(404)
+    session.commit()  # keeps results recomputed on the way
+    return data
+
+
+def _titles(data: dict) -> dict[str, str]:
+    session = get_session()
+    definition = definition_of(
+        find_version(session, data["questionnaire"]["id"], data["questionnaire"]["version"])
+    )
+    lang = str(get_locale())
+    return {d.id: localized(d.title, lang, definition.default_language)
+            for d in definition.dimensions}
+
+
+def _file_name(data: dict, extension: str) -> str:
+    """national-<period>[-<theme>].<ext>, ASCII only, safe in a Content-Disposition header."""
+    parts = ["national", data["period"]]
+    if data.get("theme"):
+        parts.append(data["theme"])
+    stem = re.sub(r"[^A-Za-z0-9.]+", "-", "-".join(parts)).strip("-")
+    return f"{stem}.{extension}"
+
+
+def _download(body, mimetype: str, name: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+    })
 
 
 @bp.route("/national")
 @roles_required("analyst", "admin")
 def show_comparison():
-    session = get_session()
-    periods = list(session.scalars(select(Period.label).order_by(Period.label.desc())))
-    slugs = list(session.scalars(select(QuestionnaireVersion.slug).distinct()))
-    period = request.args.get("period") or (periods[0] if periods else None)
-    slug = request.args.get("questionnaire") or ("network-maturity" if "network-maturity" in slugs
-                                                 else (slugs[0] if slugs else None))
-    data = titles = None
-    if period and slug:
-        try:
-            data = national_report(session, period, slug)
-        except (ReportError, QuestionnaireError):
-            abort(404)
-        session.commit()
-        from flask_babel import get_locale
-
-        definition = definition_of(find_version(session, slug, data["questionnaire"]["version"]))
-        titles = {
-            d.id: localized(d.title, str(get_locale()), definition.default_language)
-            for d in definition.dimensions
-        }
+    selection = _selection()
+    if not (selection.period and selection.slug):
+        return render_template("national/comparison.html", data=None, selection=selection)
+    try:
+        definition = definition_of(find_version(get_session(), selection.slug,
+                                                selection.version))
+    except QuestionnaireError:
+        abort(404)
+    dims = [d.id for d in definition.dimensions]
+    if selection.dimension not in dims:
+        selection.dimension = dims[0]
+    data = _dashboard(selection, [selection.dimension])
+    titles = _titles(data)
+    lookup = service.region_lookup(get_session())
+    charts = {name: (data_uri(svg) if svg else None) for name, svg in service.cached_chart_set(
+        data, selection.dimension, titles[selection.dimension], str(get_locale())).items()}
     return render_template(
-        "national/comparison.html", data=data, periods=periods, period=period,
-        slugs=slugs, slug=slug, titles=titles,
+        "national/comparison.html",
+        data=data,
+        selection=selection,
+        titles=titles,
+        dimension=selection.dimension,
+        tiles=service.tile_map(data, selection.dimension, lookup),
+        regions=lookup,
+        charts=charts,
+        min_networks=service.MIN_NETWORKS,
     )
 
 
 @bp.route("/national.csv")
 @roles_required("analyst", "admin")
 def comparison_csv():
+    selection = _selection()
+    data = _dashboard(selection, dimension_ids=[])
+    return _download(dashboard_csv(data), "text/csv", _file_name(data, "csv"))
+
+
+@bp.route("/national.xlsx")
+@roles_required("analyst", "admin")
+def comparison_xlsx():
+    data = _dashboard(_selection())
+    return _download(national_xlsx(data),
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     _file_name(data, "xlsx"))
+
+
+@bp.route("/national.pdf")
+@roles_required("analyst", "admin")
+def comparison_pdf():
+    data = _dashboard(_selection())
+    session = get_session()
+    lang = str(get_locale())
+    body = service.national_pdf(session, data, lang,
+                                lambda: service.render_national_pdf(session, data, lang))
+    session.commit()
+    return _download(body, "application/pdf", _file_name(data, "pdf"))
+
+
+@bp.route("/national/instrument")
+@roles_required("analyst", "admin")
+def show_instrument():
+    selection = _selection()
+    report = None
+    texts: dict[str, str] = {}
+    titles: dict[str, str] = {}
+    if selection.period and selection.slug:
+        session = get_session()
+        try:
+            report = service.instrument_report(
+                session, selection.period, selection.slug, selection.version,
+                current_app.config["MIN_RESPONDENTS"])
+            definition = definition_of(find_version(session, selection.slug,
+                                                    report["questionnaire"]["version"]))
+        except (ReportError, QuestionnaireError):
+            abort(404)
+        session.commit()  # keeps the computed report for the next visit
+        lang = str(get_locale())
+        titles = {d.id: localized(d.title, lang, definition.default_language)
+                  for d in definition.dimensions}
+        texts = {i.id: localized(i.text, lang, definition.default_language)
+                 for i in definition.items}
+    return render_template("national/instrument.html", report=report, selection=selection,
+                           titles=titles, texts=texts)
+
+
+@bp.route("/national/instrument.csv")
+@roles_required("analyst", "admin")
+def instrument_download():
+    selection = _selection()
     session = get_session()
     try:
-        data = national_report(
-            session, request.args.get("period", ""), request.args.get("questionnaire", "")
-        )
+        report = service.instrument_report(session, selection.period or "", selection.slug or "",
+                                           selection.version,
+                                           current_app.config["MIN_RESPONDENTS"])
     except (ReportError, QuestionnaireError):
         abort(404)
     session.commit()
-    return Response(
-        national_csv(data),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="national-{data["period"]}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return _download(instrument_csv(report), "text/csv",
+                     f"instrument-{re.sub(r'[^A-Za-z0-9.]+', '-', report['period'])}.csv")
+
+
+@bp.app_template_global()
+def national_url(endpoint: str, selection: Selection, **extra) -> str:
+    """A URL of this blueprint keeping the dashboard's selection."""
+    return url_for(endpoint, **selection.args(**extra))
