@@ -126,7 +126,10 @@ def db(app):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    client = app.test_client()
+    # Tests read English unless they choose a language; a visitor's browser would say which.
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 @pytest.fixture

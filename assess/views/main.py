@@ -16,8 +16,10 @@ NAVIGATION = [
     ("survey.list_my_surveys", _l("My surveys"), {"member"}),
     ("rounds.list_rounds", _l("Rounds"), {"leader", "coordinator", "admin"}),
     ("reports.list_networks", _l("Networks"), {"leader", "coordinator", "analyst", "admin"}),
+    ("regions.list_regions", _l("Regions"), {"coordinator", "analyst", "admin"}),
     ("national.show_comparison", _l("National comparison"), {"analyst", "admin"}),
     ("rounds.list_periods", _l("Periods"), {"analyst", "admin"}),
+    ("practices.list_practices", _l("Good practice"), None),
     ("admin.list_questionnaires", _l("Questionnaires"), {"admin"}),
 ]
 
