@@ -507,6 +507,7 @@ def limited_app(database_url):
 
 def test_guessing_links_beyond_the_limit_gets_429(limited_app):
     client = limited_app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     statuses = [client.get(f"/s/guess{n:03d}").status_code for n in range(7)]
     assert statuses == [404] * 5 + [429, 429]
     blocked = client.get("/s/guess999")
