@@ -78,6 +78,37 @@ def copy_rows(session: Session, model, columns: list[str], rows: list[tuple]) ->
         session.execute(insert_statement, [dict(zip(columns, row, strict=True)) for row in chunk])
 
 
+def insert_columns(session: Session, model, columns: dict[str, list]) -> None:
+    """Insert rows given column-wise (plain Python values, None for NULL): COPY on PostgreSQL.
+
+    Column lists skip the dict per row that `bulk_insert` needs: at national scale
+    (millions of answers) those dicts cost more time and memory than the COPY itself.
+    """
+    names = list(columns)
+    if not names or not columns[names[0]]:
+        return
+    copy_rows(session, model, names, list(zip(*columns.values(), strict=True)))
+
+
+def insert_frame(session: Session, model, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Insert a frame's rows; NaN and NA become NULL, numpy scalars Python values."""
+    if frame.empty:
+        return
+    insert_columns(session, model, {column: plain_values(frame[column]) for column in columns})
+
+
+def plain_values(series: pd.Series) -> list:
+    """A column as a list of Python values, None where missing (NaN, NA, NaT)."""
+    values = series.astype(object)
+    return values.where(series.notna(), None).tolist()
+
+
+def rows_frame(rows, columns: list[str]) -> pd.DataFrame:
+    """A frame from result rows: plain tuples first, since pandas probes each SQLAlchemy
+    Row for namedtuple attributes, which costs seconds on a million rows."""
+    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
+
+
 def records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     """Rows as dicts of plain Python values; NaN and NA become None (NULL)."""
     subset = frame[columns]
@@ -110,7 +141,7 @@ def answer_frame(session: Session, response_ids: Collection[int]) -> pd.DataFram
             Answer.response_id.in_(list(response_ids))
         )
     ).all()
-    frame = pd.DataFrame(rows, columns=["response_id", "item_id", "value", "dont_know"])
+    frame = rows_frame(rows, ["response_id", "item_id", "value", "dont_know"])
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)
     frame["dont_know"] = frame["dont_know"].astype(bool)
     return frame
@@ -123,7 +154,7 @@ def store_response_scores(session: Session, scores: pd.DataFrame, response_ids) 
         session.execute(
             delete(ResponseScore).where(ResponseScore.response_id.in_(ids[start : start + BATCH]))
         )
-    bulk_insert(session, ResponseScore, records(scores, ["response_id", "dimension_id", "score"]))
+    insert_frame(session, ResponseScore, scores, ["response_id", "dimension_id", "score"])
 
 
 def score_responses(session: Session, questionnaire: Questionnaire, response_ids) -> None:
@@ -162,7 +193,7 @@ def _recompute(session: Session, questionnaire: Questionnaire, rounds: list[Roun
             Response.round_id.in_(ids), Response.status == SUBMITTED
         )
     ).all()
-    responses = pd.DataFrame(response_rows, columns=["round_id", "response_id", "organization_id"])
+    responses = rows_frame(response_rows, ["round_id", "response_id", "organization_id"])
     responses["organization_key"] = [
         organization_key(None if pd.isna(org) else int(org), int(rid))
         for org, rid in zip(responses["organization_id"], responses["response_id"], strict=True)
@@ -172,7 +203,7 @@ def _recompute(session: Session, questionnaire: Questionnaire, rounds: list[Roun
             ResponseScore.response_id.in_(submitted)
         )
     ).all()
-    respondent_scores = pd.DataFrame(score_rows, columns=["response_id", "dimension_id", "score"])
+    respondent_scores = rows_frame(score_rows, ["response_id", "dimension_id", "score"])
     results = scoring.score_rounds(
         respondent_scores, responses[["round_id", "response_id", "organization_key"]],
         questionnaire, k,
@@ -202,20 +233,12 @@ def _recompute(session: Session, questionnaire: Questionnaire, rounds: list[Roun
                  "overall": None, "stage_reached": None, "data_version": round_.data_version}
             )
     bulk_insert(session, RoundSummary, summary_rows)
-    bulk_insert(
-        session,
-        RoundDimensionResult,
-        records(results.dimensions, [
-            "round_id", "dimension_id", "score", "level", "respondents", "organizations",
-            "sd", "ci_low", "ci_high",
-        ]),
-    )
-    bulk_insert(
-        session,
-        OrganizationScore,
-        records(results.organizations,
-                ["round_id", "dimension_id", "organization_key", "score", "respondents"]),
-    )
+    insert_frame(session, RoundDimensionResult, results.dimensions, [
+        "round_id", "dimension_id", "score", "level", "respondents", "organizations",
+        "sd", "ci_low", "ci_high",
+    ])
+    insert_frame(session, OrganizationScore, results.organizations,
+                 ["round_id", "dimension_id", "organization_key", "score", "respondents"])
     bulk_insert(session, RoundItemStat, _item_stats(session, questionnaire, ids))
 
 
@@ -240,8 +263,8 @@ def _item_stats(session: Session, questionnaire: Questionnaire, round_ids: list[
         .where(Response.round_id.in_(round_ids), Response.status == SUBMITTED)
         .group_by(Response.round_id, org_key, Answer.item_id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["round_id", "organization_key", "item_id", "mean", "n",
-                                        "dont_know"])
+    frame = rows_frame(rows, ["round_id", "organization_key", "item_id", "mean", "n",
+                              "dont_know"])
     scale = questionnaire.scale
     scored = {item.id: (item, dim.id) for dim in questionnaire.dimensions
               for item in dim.items if item.is_scored}

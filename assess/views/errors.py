@@ -1,5 +1,20 @@
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+
+#: Served when the database cannot be reached or cannot write (a restart, a full disk).
+#: Plain HTML on purpose: the usual templates look up the logged-in user in the database.
+UNAVAILABLE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Service unavailable</title></head>
+<body><h1>Service unavailable</h1>
+<p>The service cannot reach its database just now. Nothing you sent has been saved;
+please try again in a minute.</p>
+<p lang="sv">Tjänsten når inte sin databas just nu. Inget av det du skickade har sparats;
+försök igen om en minut.</p>
+<p lang="fi">Palvelu ei juuri nyt saa yhteyttä tietokantaansa. Mitään lähettämääsi ei
+tallennettu; yritä uudelleen hetken kuluttua.</p>
+</body></html>
+"""
 
 
 def register(app: Flask) -> None:
@@ -18,6 +33,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(_error):
         return render_template("errors/413.html"), 413
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        # The request's transaction is lost: the session is closed on teardown, and a
+        # connection the database dropped is invalidated by SQLAlchemy, not reused.
+        app.logger.warning("database unavailable: %s", str(error).split("\n")[0])
+        return Response(UNAVAILABLE_PAGE, status=503, mimetype="text/html",
+                        headers={"Retry-After": "30", "Cache-Control": "no-store"})
 
     @app.errorhandler(500)
     def server_error(_error):
