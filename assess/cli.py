@@ -327,27 +327,55 @@ def report_command(network_name, period_label, questionnaire_slug, fmt, table, l
 @click.option("--period", "period_label", required=True)
 @click.option("--questionnaire", "questionnaire_slug", required=True)
 @click.option("--version", type=int)
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--theme", help="Only networks of this theme or sector (as on the dashboard).")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx", "pdf"]),
+              default="json")
+@click.option("--lang", type=click.Choice(["sv", "fi", "en"]),
+              help="Language of the PDF (default: the questionnaire's first language).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False))
 @with_appcontext
-def national_command(period_label, questionnaire_slug, version, fmt, output) -> None:
-    """Regions x dimensions for one period and questionnaire version."""
+def national_command(period_label, questionnaire_slug, version, theme, fmt, lang,
+                     output) -> None:
+    """The national dashboard's figures for one period and questionnaire version.
+
+    json: everything the dashboard shows (the region x dimension table, stages reached,
+    distributions, funnel plots and trends of every dimension); csv: the table; xlsx: all
+    of it as a workbook; pdf: the national report. Suppressed cells stay empty.
+    """
     import json
 
     from .questionnaire import QuestionnaireError
-    from .services.exports import national_csv
-    from .services.reports import ReportError, national_report
+    from .services import national
+    from .services.exports import dashboard_csv, national_xlsx
+    from .services.questionnaires import definition_of, find_version
+    from .services.reports import ReportError
 
+    if fmt in ("pdf", "xlsx") and output is None and sys.stdout.isatty():
+        fail(f"A {fmt.upper()} file is binary; write it to a file with -o FILE.")
     session = _session()
     try:
-        data = national_report(session, period_label, questionnaire_slug, version)
+        data = national.national_dashboard(session, period_label, questionnaire_slug, version,
+                                           theme, None if fmt != "csv" else [])
     except (ReportError, QuestionnaireError) as exc:
         fail(str(exc))
+    if theme and theme not in data["themes"]:
+        fail(f"No network with the theme '{theme}' has results in {period_label}; themes: "
+             + (", ".join(data["themes"]) or "none"))
     session.commit()
     if fmt == "json":
         _write_output(json.dumps(data, ensure_ascii=False, indent=2), output)
+    elif fmt == "csv":
+        _write_output(dashboard_csv(data), output)
+    elif fmt == "xlsx":
+        _write_output(national_xlsx(data), output)
     else:
-        _write_output(national_csv(data), output)
+        definition = definition_of(find_version(session, questionnaire_slug,
+                                                data["questionnaire"]["version"]))
+        language = lang or definition.default_language
+        body = national.national_pdf(session, data, language,
+                                     lambda: national.render_national_pdf(session, data, language))
+        session.commit()  # keeps the rendered PDF for the next request of the same figures
+        _write_output(body, output)
 
 
 @cli.command("import-responses")
@@ -717,6 +745,134 @@ def invitations_import(network_name, period_label, questionnaire_slug, file, sen
             click.echo(f"{invitation.email}\t{personal_link(base_url, token)}")
 
 
+# -- accounts, data protection (GDPR) and retention -------------------------------------------
+
+
+def _existing_user(session, email):
+    from .services.accounts import find_user
+
+    user = find_user(session, email)
+    if user is None:
+        fail(f"There is no user with the email {email.strip()}.")
+    return user
+
+
+@users_group.command("disable")
+@click.option("--email", required=True)
+@with_appcontext
+def users_disable(email) -> None:
+    """Disable a user: they can no longer log in, and every session of theirs ends now."""
+    from .auth import disable_user
+    from .services import audit
+
+    session = _session()
+    user = _existing_user(session, email)
+    disable_user(user)
+    audit.record("user_disabled", user_id=None, target=f"user:{user.id}",
+                 detail="command line", session=session, commit=False)
+    session.commit()
+    click.echo(f"Disabled {user.email}; their sessions have ended.")
+
+
+@users_group.command("reset-mfa")
+@click.option("--email", required=True)
+@with_appcontext
+def users_reset_mfa(email) -> None:
+    """Remove a user's second factor (a lost phone); they set up a new one at the next login."""
+    from .auth import reset_mfa
+    from .services import audit
+
+    session = _session()
+    user = _existing_user(session, email)
+    reset_mfa(session, user)
+    audit.record("mfa_reset", user_id=None, target=f"user:{user.id}", detail="command line",
+                 session=session, commit=False)
+    session.commit()
+    click.echo(f"Removed the second factor of {user.email}; their sessions have ended.")
+
+
+@cli.group("gdpr")
+def gdpr_group() -> None:
+    """A person's data: export it (right of access) or erase it (right to erasure)."""
+
+
+@gdpr_group.command("export")
+@click.option("--email", required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@with_appcontext
+def gdpr_export(email, output) -> None:
+    """Everything stored about the person with this email address, as JSON."""
+    import json
+
+    from .services import audit
+    from .services.gdpr import GdprError, export_person
+
+    session = _session()
+    try:
+        data = export_person(session, email)
+    except GdprError as exc:
+        fail(str(exc))
+    audit.record("gdpr_export", user_id=None,
+                 target=f"user:{data['account']['id']}" if data["account"] else None,
+                 detail="command line", session=session)
+    if not data["found"]:
+        click.echo(f"Nothing is stored about {email.strip()}.", err=True)
+    _write_output(json.dumps(data, ensure_ascii=False, indent=2), output)
+
+
+@gdpr_group.command("erase")
+@click.option("--email", required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def gdpr_erase(email, yes) -> None:
+    """Erase a person: account, addresses on invitations, drafts; answers stay anonymous."""
+    from .services import audit
+    from .services.gdpr import GdprError, erase_person
+
+    if not yes:
+        click.confirm(f"Erase every personal data of {email.strip()}? This cannot be undone",
+                      abort=True)
+    session = _session()
+    try:
+        summary = erase_person(session, email)
+    except GdprError as exc:
+        session.rollback()
+        fail(str(exc))
+    audit.record("gdpr_erase", user_id=None,
+                 target=f"user:{summary.user_id}" if summary.user_id else None,
+                 detail="command line", session=session, commit=False)
+    session.commit()
+    click.echo(summary.format())
+
+
+@cli.command("purge")
+@click.option("--today", type=ISO_DATE, help="Run as if it were this day (default: today).")
+@with_appcontext
+def purge_command(today) -> None:
+    """Delete what the retention rules say is no longer needed (safe to run daily).
+
+    Expired password-reset links, and the contact lists (invitation emails, links) and
+    drafts of rounds closed more than RETENTION_DAYS (default 180) days ago.
+    """
+    from datetime import date
+
+    from .services import audit
+    from .services.gdpr import DEFAULT_RETENTION_DAYS, GdprError, purge
+
+    days = int(current_app.config.get("RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    session = _session()
+    try:
+        summary = purge(session, _date(today) or date.today(), days)
+    except GdprError as exc:
+        session.rollback()
+        fail(str(exc))
+    audit.record("purge", user_id=None, detail=(
+        f"resets={summary.password_resets} invitations={summary.invitations} "
+        f"drafts={summary.drafts} retention_days={days}"), session=session, commit=False)
+    session.commit()
+    click.echo(summary.format())
+
+
 PROJECT_COMMANDS = [
     db_group,
     questionnaires_group,
@@ -728,4 +884,38 @@ PROJECT_COMMANDS = [
     periods_group,
     rounds_group,
     invitations_group,
+    gdpr_group,
+    purge_command,
 ]
+
+
+@cli.command("instrument")
+@click.option("--period", "period_label", required=True)
+@click.option("--questionnaire", "questionnaire_slug", required=True)
+@click.option("--version", type=int)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@with_appcontext
+def instrument_command(period_label, questionnaire_slug, version, fmt, output) -> None:
+    """Instrument quality of one period: Cronbach's alpha, item-total r, distributions."""
+    import json
+
+    from .questionnaire import QuestionnaireError
+    from .services.exports import instrument_csv
+    from .services.national import instrument_report
+    from .services.reports import ReportError
+
+    session = _session()
+    try:
+        report = instrument_report(session, period_label, questionnaire_slug, version,
+                                   _config_min_respondents())
+    except (ReportError, QuestionnaireError) as exc:
+        fail(str(exc))
+    session.commit()  # keeps the computed report until a response of the period changes
+    if fmt == "json":
+        _write_output(json.dumps(report, ensure_ascii=False, indent=2), output)
+    else:
+        _write_output(instrument_csv(report), output)
+
+
+PROJECT_COMMANDS.append(instrument_command)

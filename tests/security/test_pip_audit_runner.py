@@ -1,0 +1,35 @@
+"""The pip-audit step of `make test`: fails on findings, says SKIPPED when it cannot audit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from . import pip_audit
+
+
+def report(*dependencies):
+    return json.dumps({"dependencies": list(dependencies), "fixes": []})
+
+
+@pytest.mark.parametrize(("outcome", "code", "line"), [
+    ((1, "", "requests.exceptions.ConnectionError: Failed to resolve 'pypi.org'"), 0,
+     "pip-audit: SKIPPED: the vulnerability service could not be reached"),
+    ((0, report({"name": "flask", "skip_reason": "Dependency not found on PyPI"}), ""), 0,
+     "pip-audit: SKIPPED: the vulnerability service answered for none"),
+    ((0, report({"name": "flask", "version": "3.1.3", "vulns": []}), ""), 0,
+     "pip-audit: 1 packages audited, no known vulnerabilities"),
+    ((1, report({"name": "flask", "version": "0.1", "vulns": [
+        {"id": "PYSEC-0000-1", "fix_versions": ["3.1.3"]}]}), ""), 1,
+     "pip-audit: FAILED: 1 known vulnerability"),
+])
+def test_the_runner_fails_on_findings_and_skips_visibly(monkeypatch, capsys, outcome, code,
+                                                        line):
+    monkeypatch.setattr(pip_audit, "run_pip_audit", lambda: outcome)
+    assert pip_audit.main() == code
+    assert line in capsys.readouterr().out
+
+
+def test_an_ignored_vulnerability_needs_a_reason():
+    assert all(reason.strip() for reason in pip_audit.IGNORED.values())
