@@ -28,6 +28,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash .ci/services
 	$(BIN)/ruff check .
+	$(BIN)/python -m tests.security.pip_audit
 	. ./.ci/env && $(BIN)/pytest -q
 
 lint: $(STAMP)
