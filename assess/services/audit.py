@@ -33,12 +33,13 @@ ACTIONS = frozenset({
     "access_denied",
     # reading and exporting network data
     "report_viewed", "report_exported", "trends_viewed", "region_viewed", "national_viewed",
-    "national_exported",
+    "national_exported", "instrument_viewed", "instrument_exported",
     # administration
     "user_created", "user_disabled", "role_granted", "period_created",
     "round_opened", "round_closed", "round_reopened", "round_extended",
     "invitations_created", "reminders_sent", "targets_set", "questionnaire_loaded",
-    "responses_imported", "practice_saved", "practice_deleted", "network_naming_changed",
+    "responses_imported", "practice_published", "practice_unpublished", "practice_edited",
+    "practice_deleted", "network_naming_changed",
     # data protection
     "gdpr_export", "gdpr_erase", "purge",
 })

@@ -33,7 +33,7 @@ from ..db import get_session
 from ..forms.rounds import choice
 from ..labels import LEVEL_LABELS
 from ..models import Network, Round
-from ..services import home, report_exports, report_render, scope, targets
+from ..services import audit, home, report_exports, report_render, scope, targets
 from ..services.reports import network_report, network_trends
 
 bp = Blueprint("reports", __name__)
@@ -117,6 +117,7 @@ def list_networks():
 @roles_required(*REPORT_ROLES)
 def show_report(round_id: int):
     round_, report = _report_of(round_id)
+    audit.record("report_viewed", target=f"round:{round_.id}")
     return render_template(
         "reports/network.html",
         report=report,
@@ -131,7 +132,8 @@ def show_report(round_id: int):
 @bp.route("/rounds/<int:round_id>/report.json")
 @roles_required(*REPORT_ROLES)
 def report_json(round_id: int):
-    _round, report = _report_of(round_id)
+    round_, report = _report_of(round_id)
+    audit.record("report_exported", target=f"round:{round_.id}", detail="json")
     response = jsonify(report)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -144,6 +146,7 @@ def download_pdf(round_id: int):
     round_ = _readable_round(round_id)
     body = report_render.report_pdf(session, round_, _lang(), _min_respondents())
     report = {"network": round_.network.name, "period": round_.period.label}
+    audit.record("report_exported", target=f"round:{round_.id}", detail="pdf", commit=False)
     session.commit()  # the cached PDF, and results recomputed on the way
     return _download(body, "application/pdf", report_exports.export_filename(report, "pdf"))
 
@@ -156,6 +159,7 @@ def download_csv(round_id: int):
         abort(404)
     round_, report = _report_of(round_id)
     body = report_exports.report_csv(get_session(), round_, report, table)
+    audit.record("report_exported", target=f"round:{round_.id}", detail=f"csv {table}")
     return _download(body, "text/csv",
                      report_exports.export_filename(report, "csv", table))
 
@@ -165,6 +169,7 @@ def download_csv(round_id: int):
 def download_xlsx(round_id: int):
     round_, report = _report_of(round_id)
     body = report_exports.report_xlsx(get_session(), round_, report)
+    audit.record("report_exported", target=f"round:{round_.id}", detail="xlsx")
     return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      report_exports.export_filename(report, "xlsx"))
 
@@ -222,6 +227,9 @@ def edit_targets(round_id: int):
             session.rollback()
             form.period.errors = [str(exc)]
         else:
+            if changed:
+                audit.record("targets_set", target=f"round:{round_.id}",
+                             detail=f"changed={changed}", commit=False)
             session.commit()
             flash(_saved_message(changed), "success")
             return redirect(url_for("reports.show_report", round_id=round_.id) + "#sec-targets")
@@ -254,6 +262,7 @@ def show_trends(network_id: int):
     session.commit()
     if slug and trends["questionnaire"] is None:
         abort(404)
+    audit.record("trends_viewed", target=f"network:{network.id}")
     return render_template(
         "reports/trends.html", trends=trends, network=network,
         chart=report_render.trend_chart(trends, "svg"),
