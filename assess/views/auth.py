@@ -119,7 +119,7 @@ def _too_many(_limit):
 # -- logging in --------------------------------------------------------------------------------
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a local path; anything with a scheme or host would be an open redirect."""
     if not target:
         return url_for("main.home")
@@ -133,7 +133,7 @@ def _safe_next(target: str | None) -> str:
 def _after_login(user, next_path: str):
     if auth.mfa_required_for(user) and not user.totp_secret:
         return redirect(url_for("account.setup_mfa"))
-    return redirect(_safe_next(next_path))
+    return redirect(safe_next(next_path))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -150,7 +150,7 @@ def login():
         db = get_session()
         user = find_user(db, form.email.data)
         if auth.verify_password(user, form.password.data) and user.is_enabled:
-            next_path = _safe_next(request.args.get("next"))
+            next_path = safe_next(request.args.get("next"))
             if user.totp_secret:
                 auth.begin_pending_login(user, next_path)
                 return redirect(url_for("auth.login_code"))
@@ -184,7 +184,7 @@ def login_code():
         code = form.code.data
         if auth.verify_totp(db, user, code):
             auth.start_session(db, user, mfa=True, method="password+totp")
-            return redirect(_safe_next(next_path))
+            return redirect(safe_next(next_path))
         if auth.use_recovery_code(db, user, code):
             audit.record("mfa_recovery_code_used", user_id=user.id, target=f"user:{user.id}",
                          session=db, commit=False)
@@ -192,7 +192,7 @@ def login_code():
             left = auth.recovery_codes_left(db, user)
             flash(_("You logged in with a recovery code; %(count)s codes are left. Make new "
                     "ones on your account page if you are running out.", count=left), "info")
-            return redirect(_safe_next(next_path))
+            return redirect(safe_next(next_path))
         db.rollback()
         logger.warning("second factor failed: user=%s address=%s", user.id,
                        loggable(client_address()))

@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..db import get_session
 from ..models import Network, Region
 from ..services import home as home_service
+from .auth import safe_next
 
 bp = Blueprint("main", __name__)
 
@@ -21,6 +22,7 @@ NAVIGATION = [
     ("rounds.list_periods", _l("Periods"), {"analyst", "admin"}),
     ("practices.list_practices", _l("Good practice"), None),
     ("admin.list_questionnaires", _l("Questionnaires"), {"admin"}),
+    ("account.show_account", _l("Your account"), None),
 ]
 
 
@@ -60,8 +62,6 @@ def set_language():
     lang = request.form.get("lang")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    target = request.form.get("next") or url_for("main.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.home")
-    return redirect(target)
+    # The same check as after login: `/\t/evil.example` is `//evil.example` to a browser.
+    return redirect(safe_next(request.form.get("next")))
 
