@@ -7,19 +7,26 @@ from sqlalchemy.orm import Session
 
 from ..auth import hash_password
 from ..models import ROLE_SCOPES, Network, Region, RoleAssignment, User
+from . import passwords
 
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 
 
 class AccountError(ValueError):
     """A request about accounts that cannot be carried out; the message says why."""
 
 
-def check_password_policy(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
-    if len(password) > 1024:
-        raise AccountError("The password is too long (at most 1024 characters).")
+def check_password_policy(password: str, email: str | None = None) -> None:
+    """The whole policy of `services.passwords` (length, common passwords, runs, the email
+    address and the service's name); raises AccountError with the English message.
+
+    The web forms call `passwords.password_problem` to show a translated message; every
+    other place that sets a password (the CLI's `users create`) comes through here.
+    """
+    try:
+        passwords.check_password(password, email)
+    except passwords.PasswordProblem as exc:
+        raise AccountError(str(exc)) from None
 
 
 def find_network(session: Session, name: str) -> Network:
@@ -91,7 +98,7 @@ def create_user(
     network = find_network(session, network_name) if network_name else None
     region = find_region(session, region_name) if region_name else None
     if password is not None:
-        check_password_policy(password)
+        check_password_policy(password, email)
     user = User(
         email=email.lower(),
         password_hash=hash_password(password) if password else None,
