@@ -24,9 +24,12 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 2000))
 max_requests_jitter = 200
 # Load the app before forking: workers share the imported code's memory.
 preload_app = True
-# The access log never shows a path or query string: personal links carry tokens there.
+# The access log never shows a path or query string (personal links carry tokens there),
+# nor the client address: an address next to the time of a POST could tell who submitted
+# which response (docs/privacy.md §1). Failed logins and rate-limit breaches are logged
+# with their address on the `assess.security` logger instead.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
-access_log_format = '%(h)s %(t)s "%(m)s [path hidden]" %(s)s %(b)s %(L)ss'
+access_log_format = '%(t)s "%(m)s [path hidden]" %(s)s %(b)s %(L)ss'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
