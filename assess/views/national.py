@@ -17,6 +17,7 @@ from ..auth import roles_required
 from ..db import get_session
 from ..questionnaire import QuestionnaireError, localized
 from ..reports.national_charts import data_uri
+from ..services import audit
 from ..services import national as service
 from ..services.exports import dashboard_csv, instrument_csv, national_xlsx
 from ..services.questionnaires import definition_of, find_version
@@ -103,6 +104,13 @@ def _file_name(data: dict, extension: str) -> str:
     return f"{stem}.{extension}"
 
 
+def _audit_target(data: dict) -> str:
+    """What the audit log names for a national view or export: period, questionnaire, theme."""
+    target = f"period:{data['period']} {data['questionnaire']['id']}"
+    return f"{target} v{data['questionnaire']['version']}" + (
+        f" theme:{data['theme']}" if data.get("theme") else "")
+
+
 def _download(body, mimetype: str, name: str) -> Response:
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="{name}"',
@@ -129,6 +137,7 @@ def show_comparison():
     lookup = service.region_lookup(get_session())
     charts = {name: (data_uri(svg) if svg else None) for name, svg in service.cached_chart_set(
         data, selection.dimension, titles[selection.dimension], str(get_locale())).items()}
+    audit.record("national_viewed", target=_audit_target(data))
     return render_template(
         "national/comparison.html",
         data=data,
@@ -147,6 +156,7 @@ def show_comparison():
 def comparison_csv():
     selection = _selection()
     data = _dashboard(selection, dimension_ids=[])
+    audit.record("national_exported", target=_audit_target(data), detail="csv")
     return _download(dashboard_csv(data), "text/csv", _file_name(data, "csv"))
 
 
@@ -154,6 +164,7 @@ def comparison_csv():
 @roles_required("analyst", "admin")
 def comparison_xlsx():
     data = _dashboard(_selection())
+    audit.record("national_exported", target=_audit_target(data), detail="xlsx")
     return _download(national_xlsx(data),
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      _file_name(data, "xlsx"))
@@ -167,6 +178,7 @@ def comparison_pdf():
     lang = str(get_locale())
     body = service.national_pdf(session, data, lang,
                                 lambda: service.render_national_pdf(session, data, lang))
+    audit.record("national_exported", target=_audit_target(data), detail="pdf", commit=False)
     session.commit()
     return _download(body, "application/pdf", _file_name(data, "pdf"))
 
@@ -189,6 +201,8 @@ def show_instrument():
         except (ReportError, QuestionnaireError):
             abort(404)
         session.commit()  # keeps the computed report for the next visit
+        audit.record("instrument_viewed", target=f"period:{selection.period}",
+                     detail=f"{selection.slug} v{report['questionnaire']['version']}")
         lang = str(get_locale())
         titles = {d.id: localized(d.title, lang, definition.default_language)
                   for d in definition.dimensions}
@@ -209,6 +223,8 @@ def instrument_download():
                                            current_app.config["MIN_RESPONDENTS"])
     except (ReportError, QuestionnaireError):
         abort(404)
+    audit.record("instrument_exported", target=f"period:{report['period']}", detail="csv",
+                 commit=False)
     session.commit()
     return _download(instrument_csv(report), "text/csv",
                      f"instrument-{re.sub(r'[^A-Za-z0-9.]+', '-', report['period'])}.csv")

@@ -18,8 +18,8 @@ from ..db import get_session
 from ..models import Region
 from ..questionnaire import QuestionnaireError, localized
 from ..reports.national_charts import data_uri, profile_chart
+from ..services import audit, scope
 from ..services import national as service
-from ..services import scope
 from ..services.questionnaires import definition_of, find_version
 from ..services.reports import ReportError
 from .national import DEFAULT_QUESTIONNAIRE, Selection
@@ -94,6 +94,8 @@ def show_region(region_id: int):
     except (ReportError, QuestionnaireError):
         abort(404)
     session.commit()  # keeps results recomputed on the way
+    audit.record("region_viewed", target=f"region:{region.id}",
+                 detail=f"period:{selection.period} {selection.slug}")
     lang = str(get_locale())
     titles = {d.id: localized(d.title, lang, definition.default_language)
               for d in definition.dimensions}
