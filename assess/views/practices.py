@@ -18,6 +18,7 @@ from ..auth import roles_required
 from ..db import get_session
 from ..forms.rounds import choice
 from ..models import Network, Region
+from ..services import audit
 from ..services import practices as service
 
 bp = Blueprint("practices", __name__)
@@ -103,6 +104,7 @@ def edit_practice(practice_id: int | None = None):
                                    if _value(c) == practice.network_id]
     if form.validate_on_submit():
         publish = bool(form.publish.data)
+        was_published = practice is not None and practice.is_published
         try:
             saved = service.save_practice(
                 session, current_user, practice, network_id=form.network_id.data,
@@ -111,6 +113,11 @@ def edit_practice(practice_id: int | None = None):
             )
         except service.PracticeError:
             abort(404)
+        action = ("practice_published" if publish and not was_published
+                  else "practice_unpublished" if was_published and not publish
+                  else "practice_edited")
+        audit.record(action, target=f"practice:{saved.id}",
+                     detail=f"network:{saved.network_id}", commit=False)
         session.commit()
         flash(gettext("The practice is published: every logged-in user can read it.")
               if publish else gettext("The practice is saved as a draft; only your network's "
@@ -130,6 +137,8 @@ def delete_practice(practice_id: int):
     practice = service.editable_practice(session, current_user, practice_id)
     if practice is None or not DeleteForm().validate_on_submit():
         abort(404)
+    audit.record("practice_deleted", target=f"practice:{practice.id}",
+                 detail=f"network:{practice.network_id}", commit=False)
     service.delete_practice(session, practice)
     session.commit()
     flash(gettext("The practice was deleted."))
@@ -149,6 +158,8 @@ def network_settings():
                 bool(form.is_named_nationally.data))
         except (service.PracticeError, ValueError):
             abort(404)
+        audit.record("network_naming_changed", target=f"network:{network.id}",
+                     detail=f"named={network.is_named_nationally}", commit=False)
         session.commit()
         flash(gettext("%(network)s is now named in national views.", network=network.name)
               if network.is_named_nationally else

@@ -42,7 +42,7 @@ from ..mail import sender_for
 from ..models import Invitation, Network, Period, QuestionnaireVersion, Round
 from ..models.survey import CLOSED, OPEN
 from ..questionnaire import localized
-from ..services import schedule, scope, surveys
+from ..services import audit, schedule, scope, surveys
 from ..services.questionnaires import definition_of
 
 bp = Blueprint("rounds", __name__)
@@ -264,6 +264,8 @@ def open_new_round():
         session.rollback()
         form.closes_on.errors.append(str(exc))
         return _render_list(form, 400)
+    audit.record("round_opened", target=f"round:{round_.id}",
+                 detail=f"{round_.state} closes_on={round_.closes_on}", commit=False)
     session.commit()
     if round_.state == OPEN:
         flash(gettext("The round is open until %(date)s. Now invite the members.",
@@ -388,6 +390,8 @@ def invite_from_list(round_id: int):
     except surveys.SurveyError as exc:
         session.rollback()
         return _render_manage(round_, 400, problems=_split_problems(str(exc)), invite_list=form)
+    audit.record("invitations_created", target=f"round:{round_.id}",
+                 detail=f"count={len(created)} from list", commit=False)
     session.commit()
     _mail_new_invitations(round_, [invitation.id for invitation, _token in created])
     return _back(round_)
@@ -425,6 +429,8 @@ def invite_one(round_id: int):
         session.rollback()
         form.email.errors.append(str(exc))
         return _render_manage(round_, 400, invite_one=form)
+    audit.record("invitations_created", target=f"round:{round_.id}", detail="count=1",
+                 commit=False)
     session.commit()
     _mail_new_invitations(round_, [invitation.id])
     return _back(round_)
@@ -443,6 +449,8 @@ def send_reminders(round_id: int):
     config = current_app.config
     report = schedule.remind_now(get_session(), round_, _send(), config["SECRET_KEY"],
                                  config["BASE_URL"])
+    audit.record("reminders_sent", target=f"round:{round_.id}",
+                 detail=f"reminded={report.reminded} failed={len(report.failed)}")
     if report.reminded:
         flash(ngettext("%(num)d reminder sent.", "%(num)d reminders sent.", report.reminded))
     elif not report.failed:
@@ -464,6 +472,7 @@ def close_round(round_id: int):
         flash(gettext("The round is closed already."))
         return _back(round_)
     surveys.close_round(session, round_, current_app.config["MIN_RESPONDENTS"])
+    audit.record("round_closed", target=f"round:{round_.id}", commit=False)
     session.commit()
     flash(gettext("The round is closed. Its results are in the report."))
     return _back(round_)
@@ -491,6 +500,8 @@ def extend_round(round_id: int):
         session.rollback()
         form.closes_on.errors.append(str(exc))
         return _render_manage(round_, 400, extend=form)
+    audit.record("round_extended", target=f"round:{round_.id}",
+                 detail=f"closes_on={round_.closes_on}", commit=False)
     session.commit()
     flash(gettext("The round now closes on %(date)s.", date=format_date(round_.closes_on)))
     return _back(round_)
@@ -517,6 +528,8 @@ def reopen_round(round_id: int):
         session.rollback()
         form.closes_on.errors.append(str(exc))
         return _render_manage(round_, 400, reopen=form)
+    audit.record("round_reopened", target=f"round:{round_.id}",
+                 detail=f"closes_on={round_.closes_on}", commit=False)
     session.commit()
     flash(gettext("The round is open again until %(date)s.", date=format_date(round_.closes_on)))
     return _back(round_)
@@ -569,6 +582,8 @@ def create_period_view():
         session.rollback()
         form.label.errors.append(str(exc))
         return _render_periods(form, 400)
+    audit.record("period_created", target=f"period:{period.id}", detail=period.label,
+                 commit=False)
     session.commit()
     flash(gettext("The period %(label)s was created.", label=period.label))
     return redirect(url_for("rounds.list_periods"))
