@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_WORKERS ?= 2
 
 export FLASK_APP := assess:create_app
 
@@ -29,7 +30,10 @@ test: $(STAMP)
 	bash .ci/services
 	$(BIN)/ruff check .
 	$(BIN)/python -m tests.security.pip_audit
-	. ./.ci/env && $(BIN)/pytest -q
+	# Two processes share the CPUs; the fault tests restart PostgreSQL and load the machine,
+	# so they run afterwards on their own.
+	. ./.ci/env && $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not faults"
+	. ./.ci/env && $(BIN)/pytest -q -m faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

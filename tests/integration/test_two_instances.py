@@ -19,6 +19,8 @@ live = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(live)
 
 REDIS_DB = 14
+# The module's tests share one pair of hosts and one Redis database: one xdist worker.
+pytestmark = pytest.mark.xdist_group("redis-14")
 LINK_LIMIT = 5
 PASSWORD = "correct horse battery staple"
 
