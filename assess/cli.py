@@ -130,6 +130,11 @@ def questionnaires_load(files: tuple[str, ...]) -> None:
     except QuestionnaireError as exc:
         session.rollback()
         fail(str(exc))
+    from .services import audit
+
+    audit.record("questionnaire_loaded", user_id=None, detail="command line: " + ", ".join(
+        f"{r.row.slug} v{r.row.version}{'' if r.created else ' unchanged'}" for r in results),
+        session=session, commit=False)
     session.commit()
     for result in results:
         state = "loaded" if result.created else "already loaded, unchanged"
@@ -197,6 +202,10 @@ def users_create(email, role, network_name, region_name, language, password_stdi
     except AccountError as exc:
         session.rollback()
         fail(str(exc))
+    from .services import audit
+
+    audit.record("user_created", user_id=None, target=f"user:{user.id}",
+                 detail=f"command line: role={role}", session=session, commit=False)
     session.commit()
     click.echo(f"Created {user.email} with role {role}.")
 
@@ -218,10 +227,16 @@ def users_grant(email, role, network_name, region_name) -> None:
             raise AccountError(f"There is no user with the email {email}.")
         network = find_network(session, network_name) if network_name else None
         region = find_region(session, region_name) if region_name else None
-        assign_role(session, user, role, network, region)
+        assignment = assign_role(session, user, role, network, region)
     except AccountError as exc:
         session.rollback()
         fail(str(exc))
+    from .services import audit
+
+    session.flush()
+    audit.record("role_granted", user_id=None, target=f"user:{user.id}",
+                 detail=f"command line: role={role} network={assignment.network_id} "
+                        f"region={assignment.region_id}", session=session, commit=False)
     session.commit()
     click.echo(f"{email} now has the role {role}.")
 
@@ -400,6 +415,10 @@ def import_responses_command(file, questionnaire_slug, version) -> None:
         if len(exc.problems) > 20:
             click.echo(f"  ... and {len(exc.problems) - 20} more problems", err=True)
         sys.exit(1)
+    from .services import audit
+
+    audit.record("responses_imported", user_id=None, target=questionnaire_slug,
+                 detail=f"command line: {summary}", session=session, commit=False)
     session.commit()
     click.echo(summary)
 
@@ -453,6 +472,10 @@ def periods_create(label, starts, ends) -> None:
     except SurveyError as exc:
         session.rollback()
         fail(str(exc))
+    from .services import audit
+
+    audit.record("period_created", user_id=None, target=f"period:{period.id}",
+                 detail=f"command line: {period.label}", session=session, commit=False)
     session.commit()
     click.echo(f"Created period {period.label}: {period.starts_on} to {period.ends_on}.")
 
@@ -512,6 +535,11 @@ def rounds_open(network_name, period_label, questionnaire_slug, version, closes,
     except QuestionnaireError as exc:
         session.rollback()
         fail(f"The {exc.problems[0]}.")
+    from .services import audit
+
+    audit.record("round_opened", user_id=None, target=f"round:{round_.id}",
+                 detail=f"command line: {round_.state} closes_on={round_.closes_on}",
+                 session=session, commit=False)
     session.commit()
     what = f"{network.name}, {period.label}, {questionnaire.slug} v{questionnaire.version}"
     if round_.state == "open":
@@ -546,6 +574,10 @@ def rounds_close(network_name, period_label, questionnaire_slug) -> None:
         click.echo(f"Round {round_.id} is closed already.")
         return
     close_round(session, round_, _config_min_respondents())
+    from .services import audit
+
+    audit.record("round_closed", user_id=None, target=f"round:{round_.id}",
+                 detail="command line", session=session, commit=False)
     session.commit()
     click.echo(f"Closed round {round_.id} ({network_name}, {period_label}).")
 
@@ -688,6 +720,10 @@ def invitations_create(network_name, period_label, questionnaire_slug, email, or
         fail(str(exc))
     if not send:
         mark_handed_over([invitation])
+    from .services import audit
+
+    audit.record("invitations_created", user_id=None, target=f"round:{round_.id}",
+                 detail="command line: count=1", session=session, commit=False)
     session.commit()
     click.echo(personal_link(current_app.config["BASE_URL"], token))
     if send:
@@ -735,6 +771,11 @@ def invitations_import(network_name, period_label, questionnaire_slug, file, sen
     invitations = [invitation for invitation, _token in created]
     if not send:
         mark_handed_over(invitations)
+    from .services import audit
+
+    audit.record("invitations_created", user_id=None, target=f"round:{round_.id}",
+                 detail=f"command line: count={len(created)} from file", session=session,
+                 commit=False)
     session.commit()
     click.echo(f"Invited {len(created)} member(s) to round {round_.id}.", err=True)
     if send:
