@@ -150,28 +150,34 @@ def _closing_sentence(facts: SurveyFacts) -> str:
                    date=format_date(facts.closes_on, format="long"))
 
 
+def _survey_mail(facts: SurveyFacts, subject: str, opening: str, resuming: str) -> OutgoingMail:
+    """The shape every survey mail shares: greeting, why, the link, deadline, privacy."""
+    paragraphs = [
+        gettext("Hello,"),
+        opening,
+        gettext("Answer through your personal link:") + "\n" + facts.link,
+        " ".join(filter(None, [_closing_sentence(facts), resuming])),
+        _privacy_paragraph(),
+        gettext("This message was sent automatically; please do not reply to it."),
+    ]
+    return OutgoingMail(facts.to, subject, "\n\n".join(paragraphs) + "\n", facts.language)
+
+
 def invitation_mail(facts: SurveyFacts) -> OutgoingMail:
     """The first mail of a round, with the member's personal link."""
     with force_locale(facts.language):
-        subject = gettext("Survey invitation: %(network)s, %(period)s",
-                          network=facts.network, period=facts.period)
-        paragraphs = [
-            gettext("Hello,"),
-            gettext(
+        return _survey_mail(
+            facts,
+            subject=gettext("Survey invitation: %(network)s, %(period)s",
+                            network=facts.network, period=facts.period),
+            opening=gettext(
                 'The collaboration network %(network)s asks you to answer the survey '
                 '"%(survey)s" for the period %(period)s.',
                 network=facts.network, survey=facts.survey, period=facts.period,
             ),
-            gettext("Answer through your personal link:") + "\n" + facts.link,
-            " ".join(filter(None, [
-                _closing_sentence(facts),
-                gettext("Your answers are saved as you go, so you can stop and continue "
-                        "later through the same link."),
-            ])),
-            _privacy_paragraph(),
-            gettext("This message was sent automatically; please do not reply to it."),
-        ]
-    return OutgoingMail(facts.to, subject, "\n\n".join(paragraphs) + "\n", facts.language)
+            resuming=gettext("Your answers are saved as you go, so you can stop and continue "
+                             "later through the same link."),
+        )
 
 
 def reminder_mail(facts: SurveyFacts) -> OutgoingMail:
@@ -183,19 +189,14 @@ def reminder_mail(facts: SurveyFacts) -> OutgoingMail:
                               date=format_date(facts.closes_on, format="long"))
         else:
             subject = gettext("Reminder: the survey of %(network)s", network=facts.network)
-        paragraphs = [
-            gettext("Hello,"),
-            gettext(
+        return _survey_mail(
+            facts,
+            subject=subject,
+            opening=gettext(
                 'You have not yet submitted your answers to the survey "%(survey)s" of the '
                 "collaboration network %(network)s for the period %(period)s.",
                 network=facts.network, survey=facts.survey, period=facts.period,
             ),
-            gettext("Answer through your personal link:") + "\n" + facts.link,
-            " ".join(filter(None, [
-                _closing_sentence(facts),
-                gettext("Answers you have saved are kept; you can continue where you left off."),
-            ])),
-            _privacy_paragraph(),
-            gettext("This message was sent automatically; please do not reply to it."),
-        ]
-    return OutgoingMail(facts.to, subject, "\n\n".join(paragraphs) + "\n", facts.language)
+            resuming=gettext("Answers you have saved are kept; you can continue where "
+                             "you left off."),
+        )
