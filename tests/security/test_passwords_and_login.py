@@ -291,6 +291,23 @@ def test_an_expired_reset_link_is_refused(app, client, world, db):
     assert client.get(path).status_code == 404
 
 
+@pytest.mark.parametrize(("password", "message"), [
+    ("password1234", "too common"),
+    ("Sunshine2024!", "too common"),
+    ("someone.else2026", "email address"),
+    ("123456789012", "consecutive run"),
+    ("short", "at least 12 characters"),
+])
+def test_users_create_on_the_command_line_applies_the_whole_policy(app, db, runner, password,
+                                                                   message):
+    result = runner.invoke(args=["users", "create", "--email", "someone.else@example.org",
+                                 "--role", "admin", "--password-stdin"], input=password + "\n")
+    assert result.exit_code != 0
+    assert message in result.output
+    db.rollback()
+    assert db.scalar(select(User).where(User.email == "someone.else@example.org")) is None
+
+
 def test_a_reset_refuses_a_common_password(app, client, world):
     client.post("/language", data={"lang": "en"})
     client.post("/password/forgot", data={"email": world.emails["leader_a"]})
@@ -304,16 +321,35 @@ def test_a_reset_refuses_a_common_password(app, client, world):
 # -- redirects ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", [
+OFF_SITE = [
     "https://evil.example/", "//evil.example/", "/\\evil.example/", "\\\\evil.example",
     "javascript:alert(1)", "http:/evil.example", "/\t/evil.example", "/\n/evil.example",
-])
+    "/\r/evil.example", " //evil.example", "/%09/evil.example\t",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
 def test_open_redirect_through_next_is_refused(app, client, world, target):
     response = client.post("/login", query_string={"next": target},
                            data={"email": world.emails["member"], "password": PASSWORD})
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location == "/" or location.endswith("://localhost/"), location
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_open_redirect_through_the_language_switch_is_refused(app, client, target):
+    """The language switch's `next` goes through the same check as the login's."""
+    response = client.post("/language", data={"lang": "en", "next": target})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location == "/" or location.endswith("://localhost/"), location
+
+
+def test_the_language_switch_returns_to_the_page_it_was_used_on(app, client):
+    response = client.post("/language", data={"lang": "fi", "next": "/password/forgot?a=1"})
+    assert response.headers["Location"].endswith("/password/forgot?a=1")
+    assert 'lang="fi"' in client.get("/login").get_data(as_text=True)
 
 
 def test_a_local_next_is_followed(app, client, world):

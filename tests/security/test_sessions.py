@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from flask_login.utils import encode_cookie
 
 from assess import auth
@@ -173,3 +174,15 @@ def test_a_remember_me_cookie_logs_nobody_in(app, client, world, db):
     assert client.get("/admin/questionnaires").status_code == 302
     login(client, world, "leader_a")
     assert "remember_token" not in client.get("/").headers.get("Set-Cookie", "")
+
+
+@pytest.mark.parametrize("role", ["member", "leader_a", "analyst", "admin"])
+def test_every_logged_in_user_finds_the_account_page_in_the_navigation(app, client, world, role):
+    """The account page is where a user changes the password and ends their other sessions."""
+    login(client, world, role)
+    page = client.get("/").get_data(as_text=True)
+    nav = page[page.index("<nav"):page.index("</nav>")]
+    assert 'href="/account"' in nav
+    client.post("/logout")
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/account"' not in page
