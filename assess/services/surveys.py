@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -160,10 +160,25 @@ def close_round(session: Session, round_: Round, default_k: int = 5) -> None:
     if round_.state == CLOSED:
         return
     round_.state = CLOSED
+    # Every time of the round becomes the closing time: times written within microseconds
+    # of each other (an invitation answered, its response submitted) would pair them again.
+    closed_at = utcnow()
     session.execute(
         update(Response)
         .where(Response.round_id == round_.id)
-        .values(invitation_id=None, user_id=None)
+        .values(
+            invitation_id=None,
+            user_id=None,
+            submitted_at=case((Response.submitted_at.is_(None), None), else_=closed_at),
+            updated_at=closed_at,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        update(Invitation)
+        .where(Invitation.round_id == round_.id, Invitation.answered_at.is_not(None))
+        .values(answered_at=closed_at)
+        .execution_options(synchronize_session="fetch")
     )
     _results_changed(session, round_)
     session.flush()

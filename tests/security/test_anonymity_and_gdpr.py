@@ -111,8 +111,6 @@ def test_closing_a_round_cuts_every_response_from_its_person(app, client, db, wo
     assert json.loads(export.stdout)["responses"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="close_round keeps answered_at and submitted_at "
-                   "(docs/privacy.md, known gap: timestamps)")
 def test_closing_a_round_leaves_no_times_that_pair_answers_with_people(app, db, world,
                                                                        open_round, monkeypatch,
                                                                        runner):
