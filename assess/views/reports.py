@@ -34,6 +34,7 @@ from ..forms.rounds import choice
 from ..labels import LEVEL_LABELS
 from ..models import Network, Round
 from ..services import audit, home, report_exports, report_render, scope, targets
+from ..services.practices import suggest_practices
 from ..services.reports import network_report, network_trends
 
 bp = Blueprint("reports", __name__)
@@ -126,7 +127,19 @@ def show_report(round_id: int):
         charts=report_render.report_charts(report, "svg"),
         medium="screen",
         can_set_targets=_shows_scores(report) and _may_set_targets(round_),
+        suggestions=_suggestions(round_, report),
     )
+
+
+def _suggestions(round_: Round, report: dict) -> dict[str, list[dict]]:
+    """Published practices of top-quartile networks for each recommended dimension (issue 6)."""
+    if not (_shows_scores(report) and report["recommendations"]):
+        return {}
+    session = get_session()
+    found = suggest_practices(session, round_,
+                              [rec["dimension"] for rec in report["recommendations"]])
+    session.commit()  # keeps results recomputed on the way
+    return found
 
 
 @bp.route("/rounds/<int:round_id>/report.json")

@@ -16,7 +16,7 @@ import secrets
 import shutil
 import threading
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -203,3 +203,92 @@ def new_context(browser, live_server):
 def page(new_context):
     """A page at 320 CSS px wide, the narrowest WCAG 1.4.10 (Reflow) asks for."""
     return new_context().new_page()
+
+
+# -- a country of results: closed rounds for the reports and the national views -----------------
+
+
+@dataclass
+class Results:
+    """Closed rounds of three periods from the demo's generator, in the live server's database.
+
+    The live server's network (the leader's) takes the place of one demo network in the
+    region of Ostrobothnia, whose region it joins, so that its reports have a region median
+    (three networks) and an earlier round to show a trend against.
+    """
+
+    periods: list[str]
+    round_id: int
+    network_id: int
+    region_id: int
+    #: A practice published by a network in the national top quartile, suggested on the report.
+    practice_title: str
+
+
+#: The demo region the live server's "Österbotten" stands for (Pohjanmaan hyvinvointialue).
+RESULTS_REGION_CODE = "POH"
+
+
+@pytest.fixture(scope="package")
+def results(live_server):
+    """Forty networks' answers over three past half-years, imported as a survey export is.
+
+    The periods end a year before today, so they never meet the live server's open round.
+    Adds a national analyst and the region's coordinator (support.ANALYST_EMAIL, ...).
+    """
+    from sqlalchemy import select
+
+    from assess.models import Network, Practice, Round
+    from assess.services import demo, practices, surveys
+    from assess.services.accounts import create_user
+    from assess.services.imports import import_frame
+    from assess.services.questionnaires import definition_of, find_version
+    from assess.services.reports import network_report
+
+    from .support import ANALYST_EMAIL, COORDINATOR_EMAIL, LEADER_PASSWORD
+
+    plan = demo.plan_demo(seed=1, networks=40, periods=3, today=TODAY - timedelta(days=365))
+    [region_spec] = [r for r in demo.REGIONS if r.code == RESULTS_REGION_CODE]
+    full = [n for n in plan.networks if len(n.rounds) == len(plan.periods)
+            and min(n.rounds.values()) >= 5]
+    stand_in = next((n for n in full if n.region is region_spec), full[0])
+    # Three networks with results in the stand-in's region, so that its cells are shown.
+    latest = len(plan.periods) - 1
+    for mover in sorted(plan.networks, key=lambda n: -n.rounds.get(latest, 0)):
+        neighbours = [n for n in plan.networks
+                      if n.region is stand_in.region and n.rounds.get(latest, 0) >= 5]
+        if len(neighbours) >= 3:
+            break
+        if mover.region is not stand_in.region:
+            mover.region = stand_in.region
+    with live_server.session() as db:
+        qrow = find_version(db, demo.QUESTIONNAIRE)
+        frame = demo.build_response_frame(definition_of(qrow), plan)
+        network = db.scalar(select(Network).where(Network.name == live_server.network_name))
+        frame.loc[frame["network"] == stand_in.name, "network"] = network.name
+        frame.loc[frame["region"] == stand_in.region.name, "region"] = network.region.name
+        network.region.code = stand_in.region.code
+        for spec in plan.periods:
+            surveys.create_period(db, spec.label, spec.starts_on, spec.ends_on)
+        import_frame(db, frame, demo.QUESTIONNAIRE)
+        db.flush()
+        last = db.scalar(select(Round).where(
+            Round.network_id == network.id, Round.period.has(label=plan.periods[-1].label)))
+        create_user(db, ANALYST_EMAIL, LEADER_PASSWORD, "analyst")
+        create_user(db, COORDINATOR_EMAIL, LEADER_PASSWORD, "coordinator",
+                    region_name=network.region.name)
+        # A practice of a network in the national top quartile of a dimension the leader's
+        # network is recommended to work on, so that its report suggests it.
+        report = network_report(db, last, "en", live_server.app.config["MIN_RESPONDENTS"])
+        top = practices.top_quartile_networks(db, last.period_id, last.questionnaire_id)
+        dimension = next(rec["dimension"] for rec in report["recommendations"]
+                         if top.get(rec["dimension"], set()) - {network.id})
+        other = min(top[dimension] - {network.id})
+        title = "Beslut bereds skriftligt och fattas i tur och ordning"
+        db.add(Practice(network_id=other, title=title, language="sv",
+                        body="Vi träffas första tisdagen i månaden.", is_published=True,
+                        published_at=datetime.now(UTC).replace(tzinfo=None)))
+        db.commit()
+        result = Results([p.label for p in plan.periods], last.id, network.id,
+                         network.region_id, title)
+    return result

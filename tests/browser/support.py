@@ -24,6 +24,9 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 LEADER_EMAIL = "leader@example.org"
 LEADER_PASSWORD = secrets.token_urlsafe(16)
+#: Made by the `results` fixture, with the leader's password.
+ANALYST_EMAIL = "analyst@example.org"
+COORDINATOR_EMAIL = "coordinator@example.org"
 
 
 @cache
@@ -76,3 +79,15 @@ def save_screenshot(page, name: str) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def log_in(page, email: str, password: str = LEADER_PASSWORD, lang: str | None = None) -> None:
+    """Log in through the real form, then choose the interface language (if `lang`)."""
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(lambda url: not url.endswith("/login"))
+    if lang:
+        page.locator(f'header button[name=lang][lang="{lang}"]').click()
+        page.wait_for_load_state()
