@@ -7,9 +7,10 @@ Scores are compared unrounded (settled against float noise, see numbers.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .numbers import settle
 
@@ -112,6 +113,8 @@ def trends(org_scores: pd.DataFrame, dims: pd.DataFrame, pairs: pd.DataFrame) ->
     )
     rows["significant"] = False
     if testable.any():
+        from scipy import stats
+
         t = rows[testable]
         _, p = stats.ttest_ind_from_stats(
             t["mean"].to_numpy(),
@@ -127,6 +130,27 @@ def trends(org_scores: pd.DataFrame, dims: pd.DataFrame, pairs: pd.DataFrame) ->
     return rows[TREND_COLUMNS].reset_index(drop=True)
 
 
+def shown_groups(sizes: Mapping, min_networks: int = 3, unassigned: int = 0) -> set:
+    """Rule 13a: the groups (regions) whose cells may be shown beside the total over all.
+
+    ``sizes``: networks per group; ``unassigned``: networks that count in the total
+    only. A group of fewer than ``min_networks`` is withheld (rule 13). Since the total
+    is shown too, total minus the shown groups gives the sum over the withheld ones: when
+    that is over at least one and fewer than ``min_networks`` networks, the smallest shown
+    groups (fewest networks, then name) are withheld as well, until it is not
+    (complementary suppression). Depends on the sizes only, never on the scores.
+    """
+    shown = {group for group, n in sizes.items() if n >= min_networks}
+    if sum(sizes.values()) + unassigned < min_networks:
+        return shown  # the total is not shown: nothing to subtract from
+    hidden = unassigned + sum(n for group, n in sizes.items() if group not in shown)
+    while 0 < hidden < min_networks and shown:
+        smallest = min(shown, key=lambda group: (sizes[group], str(group)))
+        shown.discard(smallest)
+        hidden += sizes[smallest]
+    return shown
+
+
 def _cell(scores: pd.Series, min_networks: int) -> dict | None:
     if len(scores) < min_networks:
         return None
@@ -139,14 +163,17 @@ def _cell(scores: pd.Series, min_networks: int) -> dict | None:
     }
 
 
-def _block(frame: pd.DataFrame, dimension_ids: list, min_networks: int) -> dict:
+def _block(frame: pd.DataFrame, dimension_ids: list, min_networks: int,
+           shown: Mapping[str, bool] | None = None) -> dict:
     scored = frame[frame["score"].notna()]
     by_dimension = dict(tuple(scored.groupby("dimension_id")["score"]))
     empty = pd.Series([], dtype="float64")
     return {
         "networks": int(scored["network_id"].nunique()),
         "dimensions": {
-            dim: _cell(by_dimension.get(dim, empty), min_networks) for dim in dimension_ids
+            dim: _cell(by_dimension.get(dim, empty), min_networks)
+            if shown is None or shown.get(dim, False) else None
+            for dim in dimension_ids
         },
     }
 
@@ -158,7 +185,9 @@ def national_comparison(scores: pd.DataFrame, min_networks: int = 3) -> dict:
     and dimension). Each cell gives networks, mean, median, p25 and p75
     (linear interpolation, Hyndman & Fan type 7, the pandas default) over the
     non-null scores, or None when fewer than ``min_networks`` networks have a
-    score (suppressed). A region's ``networks`` counts its distinct networks
+    score (suppressed), or when the region is withheld by rule 13a so that the
+    national cell minus the shown regions reveals no smaller group
+    (``shown_groups``). A region's ``networks`` counts its distinct networks
     with any non-null score. Regions are sorted by name; rows without a region
     count nationally only. Every dimension_id in the input gets a key in
     every block. Floats are unrounded: the caller rounds with round1.
@@ -168,8 +197,16 @@ def national_comparison(scores: pd.DataFrame, min_networks: int = 3) -> dict:
     frame["score"] = frame["score"].astype("float64")
     dimension_ids = list(dict.fromkeys(frame["dimension_id"].tolist()))
     regional = frame[frame["region"].notna()]
+    scored = frame[frame["score"].notna()]
+    counts = scored.groupby([scored["dimension_id"], scored["region"].fillna("")]).size()
+    shown: dict[str, set] = {}
+    for dim in dimension_ids:
+        per_region = counts[dim].to_dict() if dim in counts.index.get_level_values(0) else {}
+        unassigned = int(per_region.pop("", 0))
+        shown[dim] = shown_groups(per_region, min_networks, unassigned)
     regions = [
-        {"region": region, **_block(part, dimension_ids, min_networks)}
+        {"region": region, **_block(part, dimension_ids, min_networks,
+                                    {dim: region in shown[dim] for dim in dimension_ids})}
         for region, part in sorted(regional.groupby("region"), key=lambda pair: pair[0])
     ]
     return {"regions": regions, "national": _block(frame, dimension_ids, min_networks)}

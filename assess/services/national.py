@@ -9,6 +9,9 @@ the one exception: it is about the questions, so it reads the answers of one per
 
 Anonymity beyond rule 13 (regions with fewer than 3 networks are suppressed):
 
+* **Complementary suppression (rule 13a).** The national row minus the shown regions
+  would give the withheld regions' sum; when that is over 1-2 networks, the smallest
+  shown regions are withheld too (``scoring.comparisons.shown_groups``), in every view.
 * **Filters and differencing.** With a theme filter, "all networks of region R" minus
   "networks of R with theme T" would give the figures of R's other networks. A filtered
   cell is shown only when the filtered group has at least 3 networks and so has its
@@ -55,6 +58,7 @@ from ..models import (
 from ..models.survey import CLOSED, SUBMITTED
 from ..questionnaire import localized
 from ..scoring import instrument, round1, settle
+from ..scoring.comparisons import shown_groups
 from .questionnaires import definition_of, find_version
 from .reports import (
     ReportError,
@@ -307,7 +311,7 @@ def audit_theme_cells(
     """The (region, theme) cells and national theme rows that filtered views may show.
 
     ``sizes``: networks per (region, theme), NO_THEME for networks without one. The
-    unfiltered table (every region with k networks, and the whole country) is given; the
+    unfiltered table (the regions rule 13a shows, and the whole country) is given; the
     filtered cells are chosen so that, together with it and with each other, they
     determine no sum over fewer than k networks that the unfiltered table does not
     determine already. Same input, same answer, whichever theme is being looked at.
@@ -328,9 +332,10 @@ def audit_theme_cells(
     fixed = []
     if counts.sum() >= k:
         fixed.append(np.ones(len(atoms)))
-    for region, row in sorted(by_region.items()):
-        if sum(row.values()) >= k:
-            fixed.append((region_of == region).astype("float64"))
+    regions_shown = shown_groups({region: sum(row.values()) for region, row in by_region.items()},
+                                 k)
+    for region in sorted(regions_shown):
+        fixed.append((region_of == region).astype("float64"))
     known = set(_small_sums(np.array(fixed).reshape(len(fixed), len(atoms)), counts, k))
 
     cells = {(region, theme) for region, row in by_region.items()
@@ -381,7 +386,7 @@ def visibility_from_sizes(sizes: Mapping[tuple[str, str], int], theme: str | Non
         per_region: dict[str, int] = defaultdict(int)
         for (region, _theme), n in sizes.items():
             per_region[region] += n
-        return Visibility(frozenset(r for r, n in per_region.items() if n >= MIN_NETWORKS),
+        return Visibility(frozenset(shown_groups(per_region, MIN_NETWORKS)),
                           sum(sizes.values()) >= MIN_NETWORKS)
     cells, themes = _audit_cached(tuple(sorted(sizes.items())))
     return Visibility(frozenset(r for r, t in cells if t == theme), theme in themes)
@@ -476,8 +481,8 @@ def national_dashboard(
     group = current if theme is None else current[current["theme"] == theme]
 
     if theme is None:
-        regions, national, protected = base["regions"], base["national"], {"regions": {},
-                                                                             "national": []}
+        regions, national = base["regions"], base["national"]
+        protected = {"regions": _complementary(sizes, all_dims, views), "national": []}
     else:
         regions, national, protected = _filtered_table(
             group, [b["region"] for b in base["regions"]], all_dims, views)
@@ -508,6 +513,20 @@ def national_dashboard(
     if chart_dims:
         data["trends"] = _trends(session, qrow.id, period, current, chart_dims, theme, networks)
     return data
+
+
+def _complementary(sizes: Mapping[str, Mapping[tuple[str, str], int]], dims: list[str],
+                   views: Mapping[str, Visibility]) -> dict[str, list[str]]:
+    """Region cells of MIN_NETWORKS or more that rule 13a withholds: region -> dimensions."""
+    protected: dict[str, list[str]] = {}
+    for dim in dims:
+        per_region: dict[str, int] = defaultdict(int)
+        for (region, _theme), n in sizes.get(dim, {}).items():
+            per_region[region] += n
+        for region in sorted(per_region):
+            if per_region[region] >= MIN_NETWORKS and not views[dim].shows(region):
+                protected.setdefault(region, []).append(dim)
+    return protected
 
 
 def _filtered_table(group: pd.DataFrame, region_names: list[str], dims: list[str],
