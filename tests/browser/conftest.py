@@ -238,7 +238,7 @@ def results(live_server):
     """
     from sqlalchemy import select
 
-    from assess.models import Network, Practice, Round
+    from assess.models import Network, Practice, Region, Round
     from assess.services import demo, practices, surveys
     from assess.services.accounts import create_user
     from assess.services.imports import import_frame
@@ -271,6 +271,10 @@ def results(live_server):
         for spec in plan.periods:
             surveys.create_period(db, spec.label, spec.starts_on, spec.ends_on)
         import_frame(db, frame, demo.QUESTIONNAIRE)
+        # Codes as `assess demo-data` gives them: the national tile map places regions by code.
+        codes = {spec.name: spec.code for spec in demo.REGIONS}
+        for region in db.scalars(select(Region)):
+            region.code = region.code or codes.get(region.name)
         db.flush()
         last = db.scalar(select(Round).where(
             Round.network_id == network.id, Round.period.has(label=plan.periods[-1].label)))
