@@ -1,6 +1,7 @@
 """The pure scoring core: maturity method v1 (see docs/methodology.md).
 
-answers -> item values -> respondent dimension scores (respondents.py)
+answers -> item values -> respondent dimension scores (respondents.py; one response
+without pandas, as a submit needs it: response.py)
 -> organisation, network and round results with suppression (rounds.py)
 -> benchmarks, trends and the national comparison (comparisons.py).
 
@@ -12,6 +13,7 @@ with round1.
 from .comparisons import benchmark, national_comparison, trends
 from .numbers import round1, settle
 from .respondents import item_table, item_values, score_respondents
+from .response import score_response
 from .rounds import (
     RoundScores,
     item_means,
@@ -37,6 +39,7 @@ __all__ = [
     "recommendations",
     "round1",
     "score_respondents",
+    "score_response",
     "score_rounds",
     "settle",
     "trends",
