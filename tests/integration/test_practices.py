@@ -207,3 +207,39 @@ def test_no_suggestions_without_a_top_quartile(db, runner, tmp_path):
     a, b = (db.scalar(select(Network).where(Network.name == n)) for n in ("A", "B"))
     publish(db, a, "Only two networks")
     assert suggest_practices(db, round_of(db, b), ["stage-1"]) == {"stage-1": []}
+
+
+def test_the_report_page_suggests_published_top_quartile_practices_under_each_recommendation(
+        twelve_networks, db, client, auth, make_user):
+    nets = twelve_networks
+    publish(db, nets["T1"], "Practice of T1", minute=0)
+    publish(db, nets["T2"], "Practice of T2", minute=1)
+    publish(db, nets["T3"], "Practice of T3", minute=2)
+    publish(db, nets["M3"], "Practice of M3", minute=3)  # 75: below the top quartile
+    publish(db, nets["T4"], "Draft of T4", published=False)
+    nets["T3"].is_named_nationally = False
+    db.commit()
+    practices = {p.title: p.id for p in db.scalars(select(Practice))}
+    make_user("leader-l1@example.org", role="leader", network=nets["L1"])
+
+    log_in(client, auth, "leader-l1@example.org")
+    html = client.get(f"/rounds/{round_of(db, nets['L1']).id}/report").get_data(as_text=True)
+    start = html.index('id="sec-recommendations"')
+    section = html[start:html.index('id="sec-discuss"', start)]
+    # L1 scores 0 everywhere: every dimension has a recommendation, each with suggestions.
+    assert section.count('class="suggested-practices"') == 5
+    for title in ("Practice of T1", "Practice of T2", "Practice of T3"):
+        assert section.count(f'href="/practices/{practices[title]}"') == 5, title
+    assert "Practice of M3" not in html and "Draft of T4" not in html
+    assert "(T2)" in section and "(T1)" in section
+    assert "(T3)" not in section  # its leader keeps the network's name out
+
+
+def test_a_network_in_the_top_quartile_everywhere_gets_no_suggestions(
+        twelve_networks, db, client, auth, make_user):
+    nets = twelve_networks
+    publish(db, nets["T1"], "Practice of T1")
+    make_user("leader-t2@example.org", role="leader", network=nets["T2"])
+    log_in(client, auth, "leader-t2@example.org")
+    html = client.get(f"/rounds/{round_of(db, nets['T2']).id}/report").get_data(as_text=True)
+    assert "suggested-practices" not in html and "Practice of T1" not in html
