@@ -3,6 +3,8 @@
 from .org import ORGANIZATION_TYPES, Network, Organization, Region
 from .planning import Practice, Target
 from .score import (
+    ComparisonVersion,
+    NetworkBenchmark,
     OrganizationScore,
     RenderedReport,
     RoundDimensionResult,
@@ -25,8 +27,10 @@ __all__ = [
     "ROLE_SCOPES",
     "Answer",
     "AuditEvent",
+    "ComparisonVersion",
     "Invitation",
     "Network",
+    "NetworkBenchmark",
     "Organization",
     "OrganizationScore",
     "PasswordReset",

@@ -83,3 +83,51 @@ class RenderedReport(Base):
     content_type: Mapped[str] = mapped_column(String(80))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ComparisonVersion(Base):
+    """Which data the stored comparison of one period and questionnaire version is of.
+
+    ``version`` fingerprints the period's closed rounds (ids, data_version) and the
+    networks' regions (services.comparisons.comparison_version); rows of NetworkBenchmark
+    count only while it matches, so every worker and host sees a change at once.
+    """
+
+    __tablename__ = "comparison_versions"
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("periods.id", ondelete="CASCADE"), primary_key=True
+    )
+    questionnaire_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaires.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[str] = mapped_column(String(120))
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NetworkBenchmark(Base):
+    """Rule 11 and the region median per network and dimension, computed once per change.
+
+    One row per comparable network of the period and questionnaire version and per
+    dimension its region has scores in; unrounded (the report rounds).
+    """
+
+    __tablename__ = "network_benchmarks"
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("periods.id", ondelete="CASCADE"), primary_key=True
+    )
+    questionnaire_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaires.id", ondelete="CASCADE"), primary_key=True
+    )
+    network_id: Mapped[int] = mapped_column(
+        ForeignKey("networks.id", ondelete="CASCADE"), primary_key=True
+    )
+    dimension_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Null when the network has no score in the dimension (its region has).
+    national_percentile: Mapped[float | None] = mapped_column(Float)
+    region_percentile: Mapped[float | None] = mapped_column(Float)
+    national_median: Mapped[float | None] = mapped_column(Float)
+    #: Comparable networks with a score in the dimension, nationally.
+    networks: Mapped[int | None]
+    #: Median of the region's networks; null below MIN_REGION_NETWORKS of them.
+    region_median: Mapped[float | None] = mapped_column(Float)
+    region_networks: Mapped[int] = mapped_column(default=0)

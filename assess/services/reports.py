@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, time
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, delete, func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import scoring
+from ..db import utcnow
 from ..models import (
     Answer,
+    ComparisonVersion,
     Invitation,
     Network,
+    NetworkBenchmark,
     Organization,
     OrganizationScore,
     Period,
     QuestionnaireVersion,
     Region,
+    RenderedReport,
     Response,
     Round,
     RoundDimensionResult,
@@ -29,7 +36,7 @@ from ..questionnaire import localized
 from ..scoring import round1, settle
 from ..scoring.agreement import agreement_by_type
 from .questionnaires import definition_of
-from .results import ensure_current
+from .results import ensure_current, insert_frame
 from .targets import report_targets
 
 #: Open-text answers are listed only for rounds with at least this many respondents, so
@@ -115,9 +122,7 @@ def network_report(session: Session, round_: Round, lang: str | None = None, def
         select(RoundDimensionResult).where(RoundDimensionResult.round_id == round_.id)
     ).scalars()
     results = {row.dimension_id: row for row in rows}
-    comparable = _comparable_scores(session, round_.period_id, round_.questionnaire_id)
-    benchmarks = _benchmarks(session, round_, comparable)
-    region_medians = _region_medians(round_, comparable)
+    benchmarks, region_medians = stored_benchmarks(session, round_)
     trends, previous = _trends(session, round_, default_k)
     for dim in questionnaire.dimensions:
         row = results.get(dim.id)
@@ -335,6 +340,130 @@ def _benchmarks(session: Session, round_: Round, scores: pd.DataFrame | None = N
     }
 
 
+# -- stored comparisons: computed once per data change, read per report ------------------------
+
+#: Raised when what is stored per period changes (columns, rules), so it is recomputed.
+COMPARISON_FORMAT = "cmp-1"
+BENCHMARK_COLUMNS = ["network_id", "dimension_id", "national_percentile", "region_percentile",
+                     "national_median", "networks", "region_median", "region_networks"]
+
+
+def comparison_version(session: Session, period_id: int, questionnaire_id: int) -> str:
+    """A fingerprint of everything the period's comparison depends on, in two small queries.
+
+    Which rounds are closed and their data_version (every submission, close, reopen and
+    import raises a round's data_version: surveys._results_changed, imports), and which
+    region each network is in. Only closed rounds count: submissions to open rounds leave
+    it unchanged, so a wave of answering does not invalidate every report's benchmarks.
+    """
+    count, versions, weighted, last = session.execute(
+        select(func.count(Round.id), func.coalesce(func.sum(Round.data_version), 0),
+               func.coalesce(func.sum(cast(Round.id, BigInteger) * Round.data_version), 0),
+               func.coalesce(func.max(Round.id), 0))
+        .where(Round.period_id == period_id, Round.questionnaire_id == questionnaire_id,
+               Round.state == CLOSED)
+    ).one()
+    networks, placed = session.execute(
+        select(func.count(Network.id),
+               func.coalesce(func.sum(cast(Network.id, BigInteger) * Network.region_id), 0))
+    ).one()
+    return f"{COMPARISON_FORMAT}:{count}:{versions}:{weighted}:{last}:{networks}:{placed}"
+
+
+def benchmark_frame(scores: pd.DataFrame) -> pd.DataFrame:
+    """Rule 11 per network and dimension, with its region's median (rule 13's threshold).
+
+    One row per comparable network and per dimension its region has scores in; the rule
+    11 columns are null where the network itself has no score. Unrounded.
+    """
+    if scores.empty:
+        return pd.DataFrame(columns=BENCHMARK_COLUMNS)
+    bench = scoring.benchmark(scores[["network_id", "region_id", "dimension_id", "score"]])
+    settled = scores.assign(score=settle(scores["score"]))
+    regions = settled.groupby(["region_id", "dimension_id"]).agg(
+        region_networks=("network_id", "nunique"), region_median=("score", "median"),
+    ).reset_index()
+    regions["region_median"] = regions["region_median"].where(
+        regions["region_networks"] >= MIN_REGION_NETWORKS)
+    networks = scores[["network_id", "region_id"]].drop_duplicates()
+    frame = networks.merge(regions, on="region_id").merge(
+        bench.drop(columns=["region_id", "score"]), on=["network_id", "dimension_id"],
+        how="left")
+    frame["networks"] = frame["networks"].astype("Int64")
+    return frame[BENCHMARK_COLUMNS]
+
+
+def _benchmark_dicts(rows) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The report's benchmark and region-median entries from stored (or fresh) rows."""
+    benchmarks, medians = {}, {}
+    for row in rows:
+        if row.networks is not None and not pd.isna(row.networks):
+            benchmarks[row.dimension_id] = {
+                "national_percentile": round1(row.national_percentile),
+                "region_percentile": round1(row.region_percentile),
+                "national_median": round1(row.national_median),
+                "networks": int(row.networks),
+            }
+        medians[row.dimension_id] = {"region_median": round1(row.region_median),
+                                     "region_networks": int(row.region_networks)}
+    return benchmarks, medians
+
+
+def stored_benchmarks(session: Session, round_: Round) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The round's benchmarks (rule 11) and region medians, as network_report shows them.
+
+    Read from NetworkBenchmark while the period's comparison_version is the stored one (a
+    few rows, flat with the number of networks); otherwise computed for every network of
+    the period at once and stored for the next report (the caller commits).
+    """
+    period_id, questionnaire_id = round_.period_id, round_.questionnaire_id
+    version = comparison_version(session, period_id, questionnaire_id)
+    stored = session.scalar(select(ComparisonVersion.version).where(
+        ComparisonVersion.period_id == period_id,
+        ComparisonVersion.questionnaire_id == questionnaire_id))
+    if stored == version:
+        return _benchmark_dicts(session.scalars(select(NetworkBenchmark).where(
+            NetworkBenchmark.period_id == period_id,
+            NetworkBenchmark.questionnaire_id == questionnaire_id,
+            NetworkBenchmark.network_id == round_.network_id)))
+    frame = store_benchmarks(session, period_id, questionnaire_id, version)
+    own = frame[frame["network_id"] == round_.network_id]
+    return _benchmark_dicts(own.itertuples())
+
+
+def store_benchmarks(session: Session, period_id: int, questionnaire_id: int,
+                     version: str) -> pd.DataFrame:
+    """Compute every network's benchmarks of the period and keep them under ``version``.
+
+    Stale results of closed rounds are recomputed first. A concurrent writer of the same
+    period wins: its rows are the same, and this request uses what it computed.
+    """
+    _refresh_stale_rounds(session, period_id, questionnaire_id, closed_only=True)
+    frame = benchmark_frame(_comparable_scores(session, period_id, questionnaire_id))
+    try:
+        with session.begin_nested():
+            session.execute(delete(NetworkBenchmark).where(
+                NetworkBenchmark.period_id == period_id,
+                NetworkBenchmark.questionnaire_id == questionnaire_id))
+            insert_frame(session, NetworkBenchmark,
+                         frame.assign(period_id=period_id, questionnaire_id=questionnaire_id),
+                         ["period_id", "questionnaire_id", *BENCHMARK_COLUMNS])
+            row = session.get(ComparisonVersion, (period_id, questionnaire_id))
+            if row is None:
+                session.add(ComparisonVersion(period_id=period_id,
+                                              questionnaire_id=questionnaire_id,
+                                              version=version))
+            else:
+                row.version, row.computed_at = version, utcnow()
+            session.flush()
+    except DBAPIError:
+        pass  # another worker stored the same period meanwhile
+    except Exception as error:  # noqa: BLE001 - COPY raises the driver's own errors
+        if getattr(error, "sqlstate", None) not in ("23505", "40001", "40P01"):
+            raise
+    return frame
+
+
 def previous_round(session: Session, round_: Round) -> Round | None:
     """The same network's latest earlier closed round of the same questionnaire id."""
     candidates = session.scalars(
@@ -400,13 +529,54 @@ def _trends(session: Session, round_: Round, default_k: int) -> tuple[dict[str, 
 def national_report(
     session: Session, period_label: str, questionnaire_slug: str, version: int | None = None
 ) -> dict:
-    """Rule 13: regions x dimensions over closed, unsuppressed rounds of one period."""
+    """Rule 13: regions x dimensions over closed, unsuppressed rounds of one period.
+
+    Kept in RenderedReport while the period's comparison_version is the same, so a warm
+    request is three small queries (the caller commits what was computed).
+    """
     from .questionnaires import find_version
 
     period = session.scalar(select(Period).where(Period.label == period_label))
     if period is None:
         raise ReportError(f"There is no period '{period_label}'.")
     qrow = find_version(session, questionnaire_slug, version)
+    key = f"national-json:{period.id}:{qrow.id}"
+    data_version = digest(comparison_version(session, period.id, qrow.id))
+    cached = session.get(RenderedReport, key)
+    if cached is not None and cached.data_version == data_version:
+        return json.loads(cached.body.decode("utf-8"))
+    report = _national_report(session, period, qrow)
+    keep_rendered(session, key, data_version, "application/json",
+                  json.dumps(report, ensure_ascii=False).encode("utf-8"))
+    return report
+
+
+def digest(text: str) -> str:
+    """A cache version from a fingerprint of any length (RenderedReport keeps 64 chars)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:48]
+
+
+def keep_rendered(session: Session, key: str, version: str, content_type: str,
+                  body: bytes) -> None:
+    """Store a computed or rendered result for every worker and host; the caller commits.
+
+    A concurrent writer of the same key simply wins (the content is the same).
+    """
+    try:
+        with session.begin_nested():
+            cached = session.get(RenderedReport, key)
+            if cached is None:
+                session.add(RenderedReport(key=key, data_version=version,
+                                           content_type=content_type, body=body))
+            else:
+                cached.data_version, cached.body = version, body
+                cached.content_type, cached.created_at = content_type, utcnow()
+            session.flush()
+    except IntegrityError:
+        pass
+
+
+def _national_report(session: Session, period: Period, qrow: QuestionnaireVersion) -> dict:
     _refresh_stale_rounds(session, period.id, qrow.id)
     scores = _comparable_scores(session, period.id, qrow.id)
     questionnaire = definition_of(qrow)
@@ -447,11 +617,12 @@ def _rounded_cells(cells: dict, dimension_ids: list[str]) -> dict:
     return rounded
 
 
-def _refresh_stale_rounds(session: Session, period_id: int, questionnaire_id: int) -> None:
+def _refresh_stale_rounds(session: Session, period_id: int, questionnaire_id: int,
+                          closed_only: bool = False) -> None:
     """Recompute results of rounds whose data changed since they were computed."""
     from .results import recompute_rounds
 
-    stale = session.scalars(
+    query = (
         select(Round.id)
         .outerjoin(RoundSummary, RoundSummary.round_id == Round.id)
         .where(
@@ -459,7 +630,10 @@ def _refresh_stale_rounds(session: Session, period_id: int, questionnaire_id: in
             Round.questionnaire_id == questionnaire_id,
             (RoundSummary.round_id.is_(None)) | (RoundSummary.data_version != Round.data_version),
         )
-    ).all()
+    )
+    if closed_only:
+        query = query.where(Round.state == CLOSED)
+    stale = session.scalars(query).all()
     if stale:
         recompute_rounds(session, stale)
         session.flush()

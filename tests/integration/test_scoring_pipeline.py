@@ -128,13 +128,31 @@ def test_benchmark_percentiles_count_ties_as_half(tiny, runner, tmp_path):
                      "national_median": 50.0, "networks": 5}
 
 
-def test_national_comparison_suppresses_regions_below_three_networks(tiny, runner, tmp_path):
-    import_file(runner, write_csv(tmp_path, five_networks()))
+def national_json(runner):
     result = runner.invoke(args=["national", "--period", "2026-spring", "--questionnaire", "tiny",
                                  "--format", "json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def three_more_networks():
+    """A region R0 of 3 networks: the first by name among the regions of 3 (rule 13a)."""
+    return [*uniform_rows("N6", "R0", 1), *uniform_rows("N7", "R0", 2),
+            *uniform_rows("N8", "R0", 3)]
+
+
+def test_national_comparison_suppresses_regions_below_three_networks(tiny, runner, tmp_path):
+    import_file(runner, write_csv(tmp_path, five_networks()))
+    data = national_json(runner)
+    # Rule 13a: the national row minus R1 would be R2's 2 networks, so R1 is withheld too
+    assert {r["region"]: r for r in data["regions"]}["R1"]["dimensions"]["stage-1"] is None
+    assert data["national"]["dimensions"]["stage-1"] == {
+        "networks": 5, "mean": 60.0, "median": 50.0, "p25": 50.0, "p75": 75.0}
+    # with R0 of 3 networks too, R0 (first by name) is withheld in R1's stead
+    import_file(runner, write_csv(tmp_path, three_more_networks(), "r0.csv"))
+    data = national_json(runner)
     regions = {r["region"]: r for r in data["regions"]}
+    assert regions["R0"]["dimensions"]["stage-1"] is None
     assert regions["R1"]["networks"] == 3
     # stage-1 scores of R1: 25, 50, 75 -> p25 = 25 + 0.5 * 25 (linear interpolation)
     assert regions["R1"]["dimensions"]["stage-1"] == {
@@ -143,18 +161,17 @@ def test_national_comparison_suppresses_regions_below_three_networks(tiny, runne
     assert regions["R1"]["dimensions"]["trust"] == {
         "networks": 3, "mean": 50.0, "median": 50.0, "p25": 43.8, "p75": 56.3}
     assert regions["R2"]["dimensions"]["trust"] is None
-    assert data["national"]["dimensions"]["stage-1"] == {
-        "networks": 5, "mean": 60.0, "median": 50.0, "p25": 50.0, "p75": 75.0}
 
 
 def test_national_csv_marks_suppressed_cells(tiny, runner, tmp_path):
-    import_file(runner, write_csv(tmp_path, five_networks()))
+    import_file(runner, write_csv(tmp_path, [*five_networks(), *three_more_networks()]))
     result = runner.invoke(args=["national", "--period", "2026-spring", "--questionnaire", "tiny",
                                  "--format", "csv"])
     lines = result.stdout.splitlines()
     assert lines[0].startswith("period,questionnaire,version,region,dimension,networks")
     assert "2026-spring,tiny,1,R2,trust,,,,,,yes" in lines
     assert "2026-spring,tiny,1,R1,stage-1,3,50.0,50.0,37.5,62.5,no" in lines
+    assert "2026-spring,tiny,1,R0,stage-1,,,,,,yes" in lines  # rule 13a
 
 
 def test_trend_compares_with_the_previous_period_using_welch(tiny, runner, tmp_path):
