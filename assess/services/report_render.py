@@ -14,6 +14,7 @@ a template) gives a new version, and the PDF is rendered again on the next reque
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from datetime import date
@@ -31,12 +32,13 @@ from ..models import RenderedReport, Round
 from ..reports import pdf as pdf_renderer
 from .reports import network_report
 
-#: Chart format inside the PDF. benchmarks/report_pdf.py (demo, 40 networks, 2 CPUs): a warm
-#: uncached render takes ~1.6 s wall / 1.1 s CPU with either format; PNG is ~5 % less CPU in
-#: WeasyPrint but its charts take longer to draw, the PDF is 3.4 times larger (176 vs 52 KB)
-#: and its chart text is not text. And pdf.py's fetcher refuses every URL but its own,
-#: `data:` included, so a PNG data URI never reaches WeasyPrint in the app. So: SVG.
-PDF_CHART_FORMAT = "svg"
+#: Chart format inside the PDF: 150-dpi PNG, served to WeasyPrint by pdf.py's fetcher as
+#: assess-image: URLs. benchmarks/report_pdf.py measures both in the same run: WeasyPrint
+#: lays out an inline SVG element by element (every <path> and <text> gets its CSS
+#: computed, then is drawn), a PNG is one image; and matplotlib draws the PNG faster than
+#: it writes the SVG. The PDF keeps each chart's title and description as text, in the
+#: figure caption and the image's alt text, and its data table beside it.
+PDF_CHART_FORMAT = "png"
 PRINT_CSS = PROJECT_ROOT / "static" / "report-print.css"
 #: Files whose change changes a rendered PDF; their digest is part of the cache version.
 RENDERER_FILES = (
@@ -155,11 +157,12 @@ def _charts():
 
 
 def _chart(fig, fmt: str, chart_id: str, title: str, description: str) -> dict:
+    """The figure as inline SVG markup, or as PNG bytes (`png`, the img src, is set later)."""
     charts = _charts()
     chart = {"id": chart_id, "title": title, "description": description, "svg": None,
-             "png": None}
+             "png": None, "png_bytes": None}
     if fmt == "png":
-        chart["png"] = charts.png_data_uri(fig)
+        chart["png_bytes"] = charts.png_bytes(fig)
     else:
         chart["svg"] = Markup(charts.svg_markup(fig, chart_id, title, description))  # noqa: S704 - built from escaped parts
     fig.clear()
@@ -263,29 +266,63 @@ def page_counter_css() -> str:
     return " ".join(parts)
 
 
+def page_rule_css() -> str:
+    """The footer's "page X of Y" rule; after print_css(), whose `@page :first` hides it."""
+    return "@page { @bottom-right { content: " + page_counter_css() + "; } }"
+
+
 @lru_cache(maxsize=1)
 def print_css() -> str:
     return PRINT_CSS.read_text(encoding="utf-8")
 
 
-def render_report_document(report: dict, *, chart_format: str = PDF_CHART_FORMAT,
-                           generated_on: date | None = None) -> str:
-    """The report as one self-contained print HTML document (the PDF's source)."""
+def render_report_document(report: dict, *, chart_format: str = "svg",
+                           generated_on: date | None = None,
+                           images: dict[str, tuple[bytes, str]] | None = None) -> str:
+    """The report as one print HTML document (the PDF's source).
+
+    Without `images` the document is self-contained (`assess report --format html`): its
+    stylesheet inline, PNG charts as data: URIs. With `images` (the PDF), PNG charts are
+    put there and referenced as assess-image: URLs, and the stylesheet is left out: the
+    PDF renderer applies its parsed copy (print_css()), made once per process.
+    """
+    charts = report_charts(report, chart_format)
+    for chart in charts.values():
+        if chart and chart["png_bytes"] is not None:
+            if images is None:
+                chart["png"] = "data:image/png;base64," + base64.b64encode(
+                    chart["png_bytes"]).decode("ascii")
+            else:
+                name = f"{chart['id']}.png"
+                images[name] = (chart["png_bytes"], "image/png")
+                chart["png"] = pdf_renderer.IMAGE_SCHEME + name
     return render_template(
         "reports/pdf/report.html",
         report=report,
         view=presentation(report),
-        charts=report_charts(report, chart_format),
+        charts=charts,
         medium="print",
         generated_on=generated_on or date.today(),
-        print_css=Markup(print_css()),  # noqa: S704 - our own stylesheet file
-        page_counter=Markup(page_counter_css()),  # noqa: S704 - escaped by _css_string
+        # The PDF renderer applies both stylesheets itself, parsed once (see render_report_pdf).
+        print_css=Markup(print_css() if images is None else ""),  # noqa: S704 - our own file
+        page_rule=Markup(page_rule_css()),  # noqa: S704 - escaped by _css_string
     )
 
 
 def render_report_pdf(report: dict, *, chart_format: str = PDF_CHART_FORMAT) -> bytes:
-    """Render the PDF now, without the cache."""
-    return pdf_renderer.render_pdf(render_report_document(report, chart_format=chart_format))
+    """Render the PDF now, without the cache.
+
+    Charts, template and WeasyPrint all run in pdf.py's low-priority thread, so the
+    answering pages of the other workers win the CPU meanwhile.
+    """
+
+    def render() -> bytes:
+        images: dict[str, tuple[bytes, str]] = {}
+        html = render_report_document(report, chart_format=chart_format, images=images)
+        return pdf_renderer.render_pdf(html, stylesheets=(print_css(), page_rule_css()),
+                                       images=images)
+
+    return pdf_renderer.run_at_low_priority(render)
 
 
 @lru_cache(maxsize=8)

@@ -75,9 +75,9 @@ def render_calls(monkeypatch):
     calls = []
     real = pdf_module.render_pdf
 
-    def counting(html, stylesheets=()):
+    def counting(html, stylesheets=(), **kwargs):
         calls.append(html)
-        return real(html, stylesheets)
+        return real(html, stylesheets, **kwargs)
 
     monkeypatch.setattr(pdf_module, "render_pdf", counting)
     return calls
