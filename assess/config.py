@@ -21,6 +21,10 @@ DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    # The longest text field of a multipart form (Flask's default, made explicit): a pasted
+    # invitation list over this answers 413 with a page that says to choose the list as a
+    # file instead. Files are not counted here, only against MAX_CONTENT_LENGTH.
+    "MAX_FORM_MEMORY_SIZE": 500_000,
     "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds the token instead
 }
 

@@ -32,7 +32,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(_error):
-        return render_template("errors/413.html"), 413
+        # A body within MAX_CONTENT_LENGTH was refused for a text field over
+        # MAX_FORM_MEMORY_SIZE (a pasted list); anything larger is a file too large.
+        from flask import request
+
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        length = request.content_length
+        return render_template(
+            "errors/413.html",
+            text_too_long=length is not None and (limit is None or length <= limit),
+            text_kb=int(app.config.get("MAX_FORM_MEMORY_SIZE") or 500_000) // 1000,
+        ), 413
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error):
