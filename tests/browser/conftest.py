@@ -239,7 +239,7 @@ def results(live_server):
     from sqlalchemy import select
 
     from assess.models import Network, Practice, Region, Round
-    from assess.services import demo, practices, surveys
+    from assess.services import demo, practices, surveys, targets
     from assess.services.accounts import create_user
     from assess.services.imports import import_frame
     from assess.services.questionnaires import definition_of, find_version
@@ -292,6 +292,11 @@ def results(live_server):
         db.add(Practice(network_id=other, title=title, language="sv",
                         body="Vi träffas första tisdagen i månaden.", is_published=True,
                         published_at=datetime.now(UTC).replace(tzinfo=None)))
+        # Targets for three dimensions, to be reached by the live server's current period.
+        [later, *_] = targets.later_periods(db, last)
+        levels = {dim["id"]: min(5, (dim["level"] or 1) + n % 2)
+                  for n, dim in enumerate(report["dimensions"][:3])}
+        targets.set_targets(db, last, levels, later.id, None)
         db.commit()
         result = Results([p.label for p in plan.periods], last.id, network.id,
                          network.region_id, title)

@@ -71,6 +71,7 @@ def test_the_leaders_report_and_trends_pass_axe(live_server, results, new_contex
     # The suggested practice of a top-quartile network, linked from its recommendation.
     expect(page.locator("#sec-recommendations .suggested-practices a",
                         has_text=results.practice_title).first).to_be_visible()
+    expect(page.locator("#sec-targets .percent-to-target")).to_be_visible()
     check_page(page, "report-sv", found)
 
     page.goto(f"/networks/{results.network_id}/trends")
@@ -108,3 +109,24 @@ def test_the_national_dashboard_and_the_regional_view_pass_axe(live_server, resu
     check_page(page, "region-coordinator-sv", found)
 
     assert not found, "\n\n".join(f"{name}:\n{text}" for name, text in found.items())
+
+
+def test_a_wide_table_is_scrolled_by_keyboard_at_320_px(live_server, results, new_context):
+    """WCAG 2.1.1: Tab reaches the table's scroll region and the arrow keys scroll it."""
+    page = new_context(**NARROW).new_page()
+    log_in(page, LEADER_EMAIL, lang="en")
+    page.goto(f"/rounds/{results.round_id}/report")
+    region = page.locator('[role=region][aria-labelledby="profile-table-caption"]')
+    expect(region).to_have_accessible_name(page.locator("#profile-table-caption").inner_text())
+    assert region.evaluate("e => e.scrollWidth > e.clientWidth"), "the table fits: no test"
+    for _ in range(150):
+        page.keyboard.press("Tab")
+        if region.evaluate("e => e === document.activeElement"):
+            break
+    else:
+        raise AssertionError("Tab never reached the profile table's scroll region")
+    page.keyboard.press("ArrowRight")  # the scroll is animated: wait for it
+    page.wait_for_function("e => e.scrollLeft > 0", arg=region.element_handle(), timeout=5000)
+    # Its caption stays in view while the table scrolls.
+    caption = page.locator("#profile-table-caption").bounding_box()
+    assert caption["x"] >= 0 and caption["x"] + caption["width"] <= NARROW["width"]
