@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
+from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 
@@ -31,6 +33,8 @@ from ..i18n import format_score
 from ..models import RenderedReport, Round
 from ..reports import pdf as pdf_renderer
 from .reports import network_report
+
+logger = logging.getLogger(__name__)
 
 #: Chart format inside the PDF: 150-dpi PNG, served to WeasyPrint by pdf.py's fetcher as
 #: assess-image: URLs. benchmarks/report_pdf.py measures both in the same run: WeasyPrint
@@ -162,7 +166,7 @@ def _chart(fig, fmt: str, chart_id: str, title: str, description: str) -> dict:
     chart = {"id": chart_id, "title": title, "description": description, "svg": None,
              "png": None, "png_bytes": None}
     if fmt == "png":
-        chart["png_bytes"] = charts.png_bytes(fig)
+        chart["png_bytes"] = charts.print_png_bytes(fig)
     else:
         chart["svg"] = Markup(charts.svg_markup(fig, chart_id, title, description))  # noqa: S704 - built from escaped parts
     fig.clear()
@@ -366,6 +370,39 @@ def report_pdf(session: Session, round_: Round, lang: str, default_k: int = 5) -
     body = render_report_pdf(report)
     store_rendered(session, key, version, "application/pdf", body)
     return body
+
+
+def prerender_pdfs(session: Session, round_ids: Sequence[int], languages: Sequence[str],
+                   default_k: int = 5) -> int:
+    """Render the closed rounds' PDFs into the cache, one per language; returns how many.
+
+    Run by `assess rounds tick` after it closes rounds (never inside a web request), so
+    the leaders' downloads the morning a round closes come from the cache. A PDF already
+    cached with the same content is not rendered again, so a second host running the
+    same tick only reads. Needs an app context; commits after each PDF. A PDF that fails
+    is logged and left to be rendered on its first download.
+    """
+    from flask import current_app
+    from flask_babel import force_locale
+
+    from ..models.survey import CLOSED
+
+    rendered = 0
+    for round_id in round_ids:
+        for lang in languages:
+            round_ = session.get(Round, round_id)
+            if round_ is None or round_.state != CLOSED:
+                break
+            try:
+                with current_app.test_request_context(), force_locale(lang):
+                    report_pdf(session, round_, lang, default_k)
+                session.commit()
+            except Exception:  # the round stays closed; its PDF renders on demand instead
+                session.rollback()
+                logger.exception("report PDF of round %s (%s) not rendered", round_id, lang)
+                continue
+            rendered += 1
+    return rendered
 
 
 def store_rendered(session: Session, key: str, version: str, content_type: str,

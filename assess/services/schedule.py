@@ -8,12 +8,17 @@ prefer a missing mail to a duplicate, and the leader can send reminders by hand.
 
 Unlike most services, these functions commit as they go (each claim, each round), so
 call them with no pending changes of your own.
+
+After the mails, the run renders the report PDFs of the rounds it closed, in every
+language, into the database cache (RenderedReport), so the leaders who download them
+the morning a round closes get them from the cache instead of each waiting for a
+rendering (and the answering pages never compete with a burst of renderings).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -41,6 +46,8 @@ class TickReport:
     invited: int = 0
     reminded: int = 0
     closed: int = 0
+    #: Report PDFs rendered into the cache for the rounds closed (one per language).
+    prerendered: int = 0
     #: One line per mail that could not be sent: "invitation 12: <error>".
     failed: list[str] = field(default_factory=list)
 
@@ -49,6 +56,7 @@ class TickReport:
         self.invited += other.invited
         self.reminded += other.reminded
         self.closed += other.closed
+        self.prerendered += other.prerendered
         self.failed.extend(other.failed)
 
     def format(self) -> str:
@@ -57,6 +65,7 @@ class TickReport:
             f"Invitations sent: {self.invited}",
             f"Reminders sent: {self.reminded}",
             f"Rounds closed: {self.closed}",
+            f"Report PDFs rendered: {self.prerendered}",
         ]
         if self.failed:
             lines.append(f"Mails not sent (retried on the next run): {len(self.failed)}")
@@ -73,20 +82,33 @@ def tick(
     reminder_days: int = 3,
     min_respondents: int = 5,
     now: datetime | None = None,
+    prerender_languages: Sequence[str] | None = None,
 ) -> TickReport:
     """Bring every round up to date for `today`; safe to run again and on several hosts.
 
     Rounds past their closing date are closed first, so no mail goes out for a round
     that is over. Then drafts open on their date, unsent invitations of open rounds
     are mailed, and one reminder goes out `reminder_days` before closing. `now` (UTC,
-    default: the clock) stamps sent_at and reminded_at.
+    default: the clock) stamps sent_at and reminded_at. Last, the report PDFs of the
+    rounds closed are rendered into the cache in `prerender_languages` (default: the
+    app's LANGUAGES when an app context is active, else none).
     """
     report = TickReport()
-    report.closed = close_due_rounds(session, today, min_respondents)
+    closed = close_due_rounds(session, today, min_respondents)
+    report.closed = len(closed)
     report.opened = open_due_rounds(session, today)
     report.add(send_pending_invitations(session, send, secret_key, base_url, now=now))
     report.add(send_due_reminders(session, today, send, secret_key, base_url, reminder_days,
                                   now=now))
+    if prerender_languages is None:
+        from flask import current_app, has_app_context
+
+        prerender_languages = current_app.config["LANGUAGES"] if has_app_context() else ()
+    if closed and prerender_languages:
+        from .report_render import prerender_pdfs
+
+        report.prerendered = prerender_pdfs(session, closed, prerender_languages,
+                                            min_respondents)
     return report
 
 
@@ -102,11 +124,12 @@ def _begin_write(session: Session) -> None:
     session.connection(execution_options={"sqlite_immediate": True})
 
 
-def close_due_rounds(session: Session, today: date, min_respondents: int = 5) -> int:
+def close_due_rounds(session: Session, today: date, min_respondents: int = 5) -> list[int]:
+    """Close every round past its closing date; returns the ids this run closed."""
     due = list(session.scalars(
         select(Round.id).where(Round.state != CLOSED, Round.closes_on < today).order_by(Round.id)
     ))
-    closed = 0
+    closed = []
     for round_id in due:
         _begin_write(session)
         # The row lock makes a second host wait, then see the round closed and skip it.
@@ -119,7 +142,7 @@ def close_due_rounds(session: Session, today: date, min_respondents: int = 5) ->
             continue
         close_round(session, round_, min_respondents)
         session.commit()
-        closed += 1
+        closed.append(round_id)
     return closed
 
 
@@ -155,18 +178,10 @@ def send_pending_invitations(
         query = query.where(Invitation.round_id == round_id)
     if invitation_ids is not None:
         query = query.where(Invitation.id.in_(list(invitation_ids)))
-    report = TickReport()
-    for invitation_id in list(session.scalars(query)):
-        outcome = _claim_and_send(
-            session, invitation_id, Invitation.sent_at, invitation_mail, send, secret_key,
-            base_url,
-            claimable=Invitation.sent_at.is_(None), now=now,
-        )
-        if outcome is True:
-            report.invited += 1
-        elif outcome:
-            report.failed.append(outcome)
-    return report
+    sent, failed = _send_each(
+        session, list(session.scalars(query)), Invitation.sent_at, invitation_mail, send,
+        secret_key, base_url, claimable=Invitation.sent_at.is_(None), now=now)
+    return TickReport(invited=sent, failed=failed)
 
 
 def send_due_reminders(
@@ -197,18 +212,10 @@ def send_due_reminders(
         )
         .order_by(Invitation.id)
     )
-    report = TickReport()
-    for invitation_id in list(session.scalars(query)):
-        outcome = _claim_and_send(
-            session, invitation_id, Invitation.reminded_at, reminder_mail, send, secret_key,
-            base_url,
-            claimable=Invitation.reminded_at.is_(None), now=now,
-        )
-        if outcome is True:
-            report.reminded += 1
-        elif outcome:
-            report.failed.append(outcome)
-    return report
+    sent, failed = _send_each(
+        session, list(session.scalars(query)), Invitation.reminded_at, reminder_mail, send,
+        secret_key, base_url, claimable=Invitation.reminded_at.is_(None), now=now)
+    return TickReport(reminded=sent, failed=failed)
 
 
 def remind_now(
@@ -224,9 +231,8 @@ def remind_now(
     now = now or utcnow()
     cutoff = now - REMIND_AGAIN_AFTER
     not_recent = or_(Invitation.reminded_at.is_(None), Invitation.reminded_at <= cutoff)
-    report = TickReport()
     if round_.state != OPEN:
-        return report
+        return TickReport()
     ids = list(session.scalars(
         select(Invitation.id)
         .where(
@@ -238,16 +244,9 @@ def remind_now(
         )
         .order_by(Invitation.id)
     ))
-    for invitation_id in ids:
-        outcome = _claim_and_send(
-            session, invitation_id, Invitation.reminded_at, reminder_mail, send, secret_key,
-            base_url, claimable=not_recent, now=now,
-        )
-        if outcome is True:
-            report.reminded += 1
-        elif outcome:
-            report.failed.append(outcome)
-    return report
+    sent, failed = _send_each(session, ids, Invitation.reminded_at, reminder_mail, send,
+                              secret_key, base_url, claimable=not_recent, now=now)
+    return TickReport(reminded=sent, failed=failed)
 
 
 def mark_handed_over(invitations: Iterable[Invitation]) -> None:
@@ -271,6 +270,29 @@ def mail_facts(invitation: Invitation, token: str, base_url: str) -> SurveyFacts
         closes_on=round_.closes_on,
         link=personal_link(base_url, token),
     )
+
+
+def _send_each(
+    session: Session,
+    invitation_ids: Iterable[int],
+    column,
+    build: Callable[[SurveyFacts], OutgoingMail],
+    send: Send,
+    secret_key: str,
+    base_url: str,
+    claimable,
+    now: datetime | None = None,
+) -> tuple[int, list[str]]:
+    """Claim and send one mail per invitation; (mails this run sent, failure lines)."""
+    sent, failed = 0, []
+    for invitation_id in invitation_ids:
+        outcome = _claim_and_send(session, invitation_id, column, build, send, secret_key,
+                                  base_url, claimable=claimable, now=now)
+        if outcome is True:
+            sent += 1
+        elif outcome:
+            failed.append(outcome)
+    return sent, failed
 
 
 def _claim_and_send(

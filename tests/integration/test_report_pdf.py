@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from assess.models import Network, RenderedReport, Round
 from assess.questionnaire import load_questionnaire_file
 from assess.reports import pdf as pdf_module
+from assess.services import schedule
 from assess.services.questionnaires import load_into_db
 
 TINY = Path(__file__).parents[1] / "data" / "tiny.v1.yaml"
@@ -206,3 +207,46 @@ def test_cli_report_of_unknown_network_fails_plainly(data, runner):
                                  "--format", "pdf", "-o", "x.pdf"])
     assert result.exit_code != 0
     assert "There is no network named 'Nope'" in result.output
+
+
+def test_tick_renders_the_pdfs_of_the_rounds_it_closes_into_the_cache(data, app, db, client,
+                                                                      make_user, render_calls):
+    from datetime import date
+
+    round_id = data["round"].id
+    db.execute(update(Round).where(Round.id == round_id)
+               .values(state="open", closes_on=date(2026, 3, 31)))
+    db.commit()
+    with app.app_context():
+        report = schedule.tick(db, date(2026, 4, 1), lambda mail: None, "secret", "https://x",
+                               min_respondents=app.config["MIN_RESPONDENTS"])
+    assert (report.closed, report.prerendered) == (1, 3)
+    assert "Report PDFs rendered: 3" in report.format()
+    assert len(render_calls) == 3
+    db.rollback()
+    assert set(db.scalars(select(RenderedReport.key))) == {
+        f"round:{round_id}:pdf:{lang}" for lang in ("sv", "fi", "en")}
+    # the leader's download the next morning comes from the cache, with the same scores
+    login_leader(client, make_user, data["network"], "fi")
+    response = client.get(f"/rounds/{round_id}/report.pdf")
+    assert response.status_code == 200 and len(render_calls) == 3
+    overall = client.get(f"/rounds/{round_id}/report.json").get_json()["overall"]
+    assert fmt(overall, "fi") in pdf_text(response.data)
+    with app.app_context():  # nothing closes the next day: nothing is rendered
+        again = schedule.tick(db, date(2026, 4, 2), lambda mail: None, "secret", "https://x")
+    assert (again.closed, again.prerendered) == (0, 0)
+
+
+def test_pdf_charts_are_png_images_with_their_title_and_description_as_text(data, client,
+                                                                            make_user):
+    login_leader(client, make_user, data["network"], "en")
+    round_id = data["round"].id
+    body = client.get(f"/rounds/{round_id}/report.pdf").data
+    reader = PdfReader(io.BytesIO(body))
+    # WeasyPrint shares one resource dictionary between pages: count distinct images
+    images = {image.data: image for page in reader.pages for image in page.images}
+    assert len(images) == 1  # the radar, drawn at 150 dpi across 150 mm
+    assert next(iter(images.values())).image.width >= 900
+    text = pdf_text(body)
+    assert "Scores by dimension, compared with others." in text
+    assert "Strongest:" in text  # the chart's text description, in its caption
