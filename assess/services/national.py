@@ -38,8 +38,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import Session
 
 from .. import scoring
@@ -63,6 +62,7 @@ from .questionnaires import definition_of, find_version
 from .reports import (
     ReportError,
     _refresh_stale_rounds,
+    keep_rendered,
     national_report,
     period_start,
 )
@@ -76,6 +76,10 @@ STAGE_KEY = "__stage__"
 #: Two-sided normal quantiles of the funnel plot's control limits (95 % and 99.8 %).
 Z95 = float(stats.norm.ppf(0.975))
 Z998 = float(stats.norm.ppf(0.999))
+#: Raised when what the dashboard holds or how it is computed changes (cached dashboards).
+DASHBOARD_FORMAT = "dashboard-1:rule-13a"
+#: Raised when the charts change, so cached chart SVGs are drawn again.
+CHARTS_FORMAT = "charts-1"
 #: Raised when the PDF's layout changes, so cached PDFs are rendered again.
 PDF_LAYOUT_VERSION = "national-pdf-1"
 STAGES = (0, 1, 2, 3, 4)
@@ -457,6 +461,9 @@ def national_dashboard(
 ) -> dict:
     """Everything the national dashboard shows, for one period, questionnaire version and theme.
 
+    Kept in RenderedReport per (period, questionnaire version, theme, dimensions) while
+    dashboard_version is the same, so a warm request reads one row (the caller commits).
+
     Without a theme, ``regions`` and ``national`` are national_report's, unchanged. With
     one, they are the same table over the networks of that theme, with the cells the
     differencing audit withholds set to None (listed in ``protected``). ``stages``,
@@ -464,14 +471,60 @@ def national_dashboard(
     are computed for ``dimension_ids`` (default: every dimension). Numbers are rounded
     for output (round1); figures of suppressed cells are never in the result.
     """
-    base = national_report(session, period_label, questionnaire_slug, version)
     period = session.scalar(select(Period).where(Period.label == period_label))
-    qrow = find_version(session, questionnaire_slug, base["questionnaire"]["version"])
+    if period is None:
+        raise ReportError(f"There is no period '{period_label}'.")
+    qrow = find_version(session, questionnaire_slug, version)
     questionnaire = definition_of(qrow)
     all_dims = [d.id for d in questionnaire.dimensions]
     chart_dims = all_dims if dimension_ids is None else [d for d in all_dims if d in
                                                          set(dimension_ids)]
     theme = theme or None
+    what = json.dumps([period.id, qrow.id, theme, chart_dims], ensure_ascii=False)
+    key = "national-dashboard:" + hashlib.sha256(what.encode()).hexdigest()[:40]
+    data_version = dashboard_version(session, qrow.id)
+    cached = session.get(RenderedReport, key)
+    if cached is not None and cached.data_version == data_version:
+        return json.loads(cached.body.decode("utf-8"))
+    data = _national_dashboard(session, period, qrow, questionnaire, theme, all_dims,
+                               chart_dims)
+    keep_rendered(session, key, data_version, "application/json",
+                  json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    return data
+
+
+def dashboard_version(session: Session, questionnaire_id: int) -> str:
+    """What the dashboards of a questionnaire version depend on, as a short digest.
+
+    The closed rounds of every period (the trends reach back) with their data_version,
+    which periods have rounds and when they start, and each network's region and theme.
+    A submission to an open round changes none of it; closing, reopening or an import do.
+    """
+    closed = session.execute(
+        select(func.count(Round.id), func.coalesce(func.sum(Round.data_version), 0),
+               func.coalesce(func.sum(cast(Round.id, BigInteger) * Round.data_version), 0),
+               func.coalesce(func.max(Round.id), 0))
+        .where(Round.questionnaire_id == questionnaire_id, Round.state == CLOSED)
+    ).one()
+    with_rounds = sorted(session.scalars(
+        select(Round.period_id).where(Round.questionnaire_id == questionnaire_id).distinct()))
+    periods = session.execute(
+        select(Period.id, Period.label, Period.starts_on, Period.first_submitted_at)
+        .order_by(Period.id)).all()
+    networks = session.execute(
+        select(Network.id, Network.region_id, Network.theme, Region.name)
+        .join(Region, Network.region_id == Region.id).order_by(Network.id)).all()
+    digest = hashlib.sha256(DASHBOARD_FORMAT.encode())
+    for part in (tuple(closed), with_rounds, [tuple(p) for p in periods],
+                 [tuple(n) for n in networks]):
+        digest.update(repr(part).encode())
+    return digest.hexdigest()[:48]
+
+
+def _national_dashboard(session: Session, period: Period, qrow: QuestionnaireVersion,
+                        questionnaire, theme: str | None, all_dims: list[str],
+                        chart_dims: list[str]) -> dict:
+    base = national_report(session, period.label, qrow.slug, qrow.version)
 
     networks = network_frame(session)
     current = score_frame(session, [period.id], qrow.id, networks=networks)
@@ -946,16 +999,7 @@ def instrument_report(
 
 def _keep(session: Session, key: str, version: str, content_type: str, body: bytes) -> None:
     """Store a rendered result; a concurrent writer of the same key simply wins."""
-    try:
-        with session.begin_nested():
-            cached = session.get(RenderedReport, key)
-            if cached is None:
-                session.add(RenderedReport(key=key, data_version=version,
-                                           content_type=content_type, body=body))
-            else:
-                cached.data_version, cached.body = version, body
-    except IntegrityError:
-        pass
+    keep_rendered(session, key, version, content_type, body)
 
 
 # -- presentation: what the page and the PDF draw -----------------------------------------------
@@ -1058,28 +1102,45 @@ def chart_set(data: dict, dimension_id: str, title: str,
 
 
 def cached_chart_set(data: dict, dimension_id: str, title: str, lang: str,
-                     trend: bool = True) -> dict[str, str | None]:
-    """chart_set, remembered per process for the same figures, title and language.
+                     trend: bool = True, session: Session | None = None
+                     ) -> dict[str, str | None]:
+    """chart_set, kept in RenderedReport for the same figures, title and language.
 
     Drawing a dimension's charts at 2,000 networks takes about a second; the figures
-    change only when a round does, so a revisit of the same view reuses the SVGs.
+    change only when a round does. The key is a digest of everything drawn, so a kept
+    SVG is never stale; every worker and host shares it (the caller commits). Without
+    a session (or outside an app context) the charts are drawn.
     """
     payload = json.dumps(
-        [data["regions"], data["national"], data["stages"], data["stage_threshold"],
-         data["distribution"].get(dimension_id), data["funnel"].get(dimension_id),
-         data["trends"].get(dimension_id)],
+        [CHARTS_FORMAT, data["regions"], data["national"], data["stages"],
+         data["stage_threshold"], data["distribution"].get(dimension_id),
+         data["funnel"].get(dimension_id), data["trends"].get(dimension_id),
+         dimension_id, title, lang, trend],
         sort_keys=True, ensure_ascii=False,
     )
-    return dict(_charts(payload, dimension_id, title, lang, trend))
+    key = "national-charts:" + hashlib.sha256(payload.encode()).hexdigest()[:48]
+    if session is not None:
+        cached = session.get(RenderedReport, key)
+        if cached is not None and cached.data_version == CHARTS_FORMAT:
+            return _svg_markup(json.loads(cached.body.decode("utf-8")))
+    charts = chart_set(data, dimension_id, title, trend)
+    if session is not None:
+        keep_rendered(session, key, CHARTS_FORMAT, "application/json",
+                      json.dumps(charts, ensure_ascii=False).encode("utf-8"))
+    return _svg_markup(charts)
 
 
-@lru_cache(maxsize=32)
-def _charts(payload: str, dimension_id: str, title: str, lang: str, trend: bool) -> tuple:
-    regions, national, stages, threshold, distribution, funnel, trends = json.loads(payload)
-    data = {"regions": regions, "national": national, "stages": stages,
-            "stage_threshold": threshold, "distribution": {dimension_id: distribution},
-            "funnel": {dimension_id: funnel}, "trends": {dimension_id: trends}}
-    return tuple(chart_set(data, dimension_id, title, trend).items())
+def _svg_markup(charts: dict[str, str | None]) -> dict:
+    """The charts as Markup, so that templates inline them without `|safe`.
+
+    Safe to mark: national_charts draws every label (region names, titles) as glyph paths
+    (svg.fonttype "path"), and matplotlib escapes the one place their text remains, the
+    XML comment before each label (tests/security checks a hostile region name).
+    """
+    from markupsafe import Markup
+
+    return {name: Markup(svg) if svg else None  # noqa: S704 - our own SVG, see above
+            for name, svg in charts.items()}
 
 
 def dimension_titles(questionnaire_slug: str, version: int, session: Session,
@@ -1123,7 +1184,8 @@ def render_national_pdf(session: Session, data: dict, lang: str) -> bytes:
     with current_app.test_request_context(), force_locale(lang):
         sections = [
             {"id": dim, "title": titles[dim], "tiles": tile_map(data, dim, lookup),
-             "charts": cached_chart_set(data, dim, titles[dim], lang, trend=False)}
+             "charts": cached_chart_set(data, dim, titles[dim], lang, trend=False,
+                                        session=session)}
             for dim in data["dimensions"]
         ]
         national_css = _tile_css() + render_template("national/pdf/report.css")
