@@ -136,7 +136,9 @@ def show_comparison():
     titles = _titles(data)
     lookup = service.region_lookup(get_session())
     charts = {name: (data_uri(svg) if svg else None) for name, svg in service.cached_chart_set(
-        data, selection.dimension, titles[selection.dimension], str(get_locale())).items()}
+        data, selection.dimension, titles[selection.dimension], str(get_locale()),
+        session=get_session()).items()}
+    get_session().commit()  # keeps the drawn charts for every worker and host
     audit.record("national_viewed", target=_audit_target(data))
     return render_template(
         "national/comparison.html",
