@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import create_pg_database, pg_url  # noqa: E402
+from benchmarks.common import create_pg_database, pg_url, time_repeated  # noqa: E402
 from benchmarks.run import bench_reports, load_dataset  # noqa: E402
 
 
@@ -28,6 +28,37 @@ def load(networks: int) -> None:
     print(f"{networks} networks loaded in {timings['load']:.1f} s", flush=True)
 
 
+def committed_json(url: str, networks: int) -> dict:
+    """The JSON figures as the views call them: each request commits (what it computed is
+    kept), unlike run.py's loop, which rolls back and so never reads a stored comparison."""
+    from assess.services.reports import national_report, network_report
+    from benchmarks.common import make_app
+    from benchmarks.run import QUESTIONNAIRE, flagship_round
+
+    app = make_app(url)
+    session = app.extensions["assess.sessionmaker"]()
+    out = {}
+    with app.app_context():
+        round_ = flagship_round(session, networks)
+        round_id, period = round_.id, round_.period.label
+
+        def report_json():
+            from assess.models import Round
+
+            network_report(session, session.get(Round, round_id), "en", 5)
+            session.commit()
+
+        def national_json():
+            national_report(session, period, QUESTIONNAIRE)
+            session.commit()
+
+        out["network_json (commit)"] = time_repeated(report_json, repeat=15, warmup=2)
+        out["national_json (commit)"] = time_repeated(national_json, repeat=9, warmup=2)
+    session.close()
+    app.extensions["assess.engine"].dispose()
+    return out
+
+
 def measure(sizes: list[int]) -> None:
     from assess import migrate
     from benchmarks.common import make_app
@@ -37,7 +68,7 @@ def measure(sizes: list[int]) -> None:
         app = make_app(url)
         migrate.upgrade(app.extensions["assess.engine"])
         app.extensions["assess.engine"].dispose()
-        out = bench_reports(url, networks)
+        out = {**committed_json(url, networks), **bench_reports(url, networks)}
         for name, timing in out.items():
             values = sorted(v * 1e3 for v in timing.values)
             print(f"{networks:>5} {name:<18} median {timing.median * 1e3:8.1f} ms "

@@ -1107,9 +1107,10 @@ def cached_chart_set(data: dict, dimension_id: str, title: str, lang: str,
     """chart_set, kept in RenderedReport for the same figures, title and language.
 
     Drawing a dimension's charts at 2,000 networks takes about a second; the figures
-    change only when a round does. The key is a digest of everything drawn, so a kept
-    SVG is never stale; every worker and host shares it (the caller commits). Without
-    a session (or outside an app context) the charts are drawn.
+    change only when a round does. Keyed by what is shown (period, questionnaire,
+    theme, dimension, language), valid while a digest of everything drawn is the same,
+    so a kept SVG is never stale and each view keeps one row; every worker and host
+    shares it (the caller commits). Without a session the charts are drawn.
     """
     payload = json.dumps(
         [CHARTS_FORMAT, data["regions"], data["national"], data["stages"],
@@ -1118,14 +1119,17 @@ def cached_chart_set(data: dict, dimension_id: str, title: str, lang: str,
          dimension_id, title, lang, trend],
         sort_keys=True, ensure_ascii=False,
     )
-    key = "national-charts:" + hashlib.sha256(payload.encode()).hexdigest()[:48]
+    what = json.dumps([data.get("period"), data.get("questionnaire"), data.get("theme"),
+                       dimension_id, lang, trend], ensure_ascii=False)
+    key = "national-charts:" + hashlib.sha256(what.encode()).hexdigest()[:48]
+    version = hashlib.sha256(payload.encode()).hexdigest()[:48]
     if session is not None:
         cached = session.get(RenderedReport, key)
-        if cached is not None and cached.data_version == CHARTS_FORMAT:
+        if cached is not None and cached.data_version == version:
             return _svg_markup(json.loads(cached.body.decode("utf-8")))
     charts = chart_set(data, dimension_id, title, trend)
     if session is not None:
-        keep_rendered(session, key, CHARTS_FORMAT, "application/json",
+        keep_rendered(session, key, version, "application/json",
                       json.dumps(charts, ensure_ascii=False).encode("utf-8"))
     return _svg_markup(charts)
 

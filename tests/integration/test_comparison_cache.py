@@ -176,3 +176,27 @@ def test_network_benchmarks_are_stored_once_and_follow_an_import(imported, db):
     assert after["stage-1"]["benchmark"]["national_median"] == 50.0
     assert after["stage-1"]["region_networks"] == 4
     assert after["stage-1"]["region_median"] == pytest.approx(62.5)
+
+
+def test_the_dashboard_charts_are_kept_once_per_view_and_redrawn_on_change(
+        imported, db, client, auth, make_user):
+    make_user("analyst@example.org", role="analyst")
+    auth.login("analyst@example.org")
+    query = {"period": PERIOD, "questionnaire": "tiny", "dimension": "stage-1"}
+
+    def kept() -> list[tuple[str, str]]:
+        db.commit()
+        return [(row.key, row.data_version) for row in db.scalars(
+            select(RenderedReport).where(RenderedReport.key.like("national-charts:%")))]
+
+    first = client.get("/national", query_string=query)
+    assert first.status_code == 200
+    drawn = kept()
+    assert len(drawn) == 1
+    assert client.get("/national", query_string=query).get_data() == first.get_data()
+    assert kept() == drawn
+    imported([*rows("C1", "R2", 1)], "more.csv")
+    assert client.get("/national", query_string=query).get_data() != first.get_data()
+    redrawn = kept()
+    assert len(redrawn) == 1 and redrawn[0][0] == drawn[0][0]
+    assert redrawn[0][1] != drawn[0][1]
