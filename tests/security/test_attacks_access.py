@@ -85,6 +85,20 @@ def test_enumerating_round_and_network_ids_finds_nothing_of_others(app, client, 
     assert db.get(Round, world.round_a).state == "closed"
 
 
+@pytest.mark.parametrize("role", ["coordinator_s", "leader_a", "member"])
+def test_enumerating_region_ids_finds_nothing_of_others(app, client, world, role):
+    login(client, world, role)
+    missing = client.get("/regions/10000")
+    assert missing.status_code == 404
+    for region_id in range(1, world.region_s + 5):
+        if role == "coordinator_s" and region_id == world.region_s:
+            assert client.get(f"/regions/{region_id}").status_code == 200
+            continue
+        with client.get(f"/regions/{region_id}") as response:
+            assert response.status_code == 404, region_id
+            assert main_of(response) == main_of(missing), region_id
+
+
 def test_denials_are_logged_and_audited(app, client, db, world, caplog):
     login(client, world, "leader_b")
     caplog.set_level("INFO", logger="assess.security")
@@ -244,6 +258,29 @@ def test_a_csrf_token_from_another_session_is_refused(app, db, world):
         response = victim.post(url, data={**data, "csrf_token": token})
         assert response.status_code == 400, url
     assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("role", ["admin", "leader_a", "member"])
+def test_a_csrf_token_from_another_session_is_refused_on_every_post_route(app, db, world, role):
+    """The attacker's own valid token (from their session) works nowhere in the victim's."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    attacker = app.test_client()
+    page = attacker.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    app.config["WTF_CSRF_ENABLED"] = False
+    victim = app.test_client()
+    login(victim, world, role)
+    victim.get(f"/s/{world.token_a}")  # a survey in the session too, for the survey forms
+    app.config["WTF_CSRF_ENABLED"] = True
+    before = snapshot(db)
+    for key, _endpoint, rule in POST_ROUTES:
+        url = build_url(app, world, rule, "POST")
+        response = victim.post(url, data={"confirm": "y", "close-confirm": "y", "lang": "en",
+                                          "csrf_token": token})
+        assert response.status_code == 400, (key, response.status_code)
+    assert snapshot(db) == before
+    app.config["WTF_CSRF_ENABLED"] = False
+    assert victim.get("/account").status_code == 200
 
 
 # -- no state change by GET --------------------------------------------------------------------

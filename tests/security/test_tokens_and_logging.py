@@ -69,6 +69,27 @@ def test_opening_a_link_logs_no_token(app, client, world, caplog):
     assert world.token_a not in caplog.text
 
 
+def test_a_personal_link_is_exchanged_for_a_session_and_leaves_the_address_bar(app, client,
+                                                                               db, world):
+    from datetime import date, timedelta
+
+    from assess.models import Round
+
+    round_ = db.get(Round, world.round_a)
+    round_.state, round_.closes_on = "open", date.today() + timedelta(days=5)
+    db.commit()
+    response = client.get(f"/s/{world.token_a}")
+    assert response.status_code == 302
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    location = response.headers["Location"]
+    assert world.token_a not in location and "/s/" not in location
+    page = client.get(location, follow_redirects=True)
+    assert page.status_code == 200
+    assert world.token_a not in page.get_data(as_text=True)
+    assert 'href="/survey/page/1"' in page.get_data(as_text=True)  # the survey, by session
+    assert 'name="item_' in client.get("/survey/page/1").get_data(as_text=True)
+
+
 def test_the_console_mail_backend_logs_no_link(app, caplog):
     """Even folded by quoted-printable encoding (a long BASE_URL makes the line long)."""
     from pathlib import Path
