@@ -284,6 +284,52 @@ def test_a_zip_renamed_to_csv_is_refused_by_the_import_and_the_invitation_upload
     assert db.scalar(select(func.count(Invitation.id))) == 1
 
 
+@pytest.mark.parametrize(("delimiter", "bom"), [(",", False), (",", True), (";", False),
+                                               (";", True)])
+def test_imports_read_utf8_with_or_without_bom_and_either_delimiter(app, db, world, runner,
+                                                                    tmp_path, delimiter, bom):
+    rows = [f"Region R,Network A,2025-autumn,enc{n},Åbo Akademi,2025-10-01T10:00:00,"
+            f"3,4,3,2,5,4,3,2,1,2,3,Väl fungerande" for n in range(3)]
+    text = "\n".join([HEADER, *rows]).replace(",", delimiter) + "\n"
+    path = tmp_path / "encoded.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    result = runner.invoke(args=["import-responses", str(path), "--questionnaire", "tiny"])
+    assert result.exit_code == 0, result.output
+    db.rollback()
+    assert db.scalar(select(func.count(Organization.id)).where(
+        Organization.name == "Åbo Akademi")) == 1
+
+
+def test_a_csv_not_in_utf8_is_refused_with_a_clear_message_and_nothing_stored(
+        app, client, db, world, runner, tmp_path):
+    rows = [f"Region R,Network A,2025-autumn,w{n},{'Åbo' if n == 2 else 'Org'},"
+            f"2025-10-01T10:00:00,3,4,3,2,5,4,3,2,1,2,3," for n in range(4)]
+    raw = ("\n".join([HEADER, *rows]) + "\n").encode("cp1252")  # Excel's "CSV" on Windows
+    path = tmp_path / "windows.csv"
+    path.write_bytes(raw)
+    result = runner.invoke(args=["import-responses", str(path), "--questionnaire", "tiny"])
+    assert result.exit_code == 1
+    assert "line 4: the file is not UTF-8 text; save it as CSV UTF-8" in result.output
+    db.rollback()
+    assert db.scalar(select(func.count(Response.id))) == 0
+
+    from assess.models import Invitation, Round
+
+    round_ = db.get(Round, world.round_a)
+    round_.state = "open"
+    db.commit()
+    login(client, world, "leader_a")
+    client.post("/language", data={"lang": "en"})
+    members = "email,organization\nsomeone@example.org,Åbo stad\n".encode("cp1252")
+    response = client.post(f"/rounds/{world.round_a}/invitations/list",
+                           data={"list-upload": (BytesIO(members), "members.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "not a CSV file in UTF-8; save it as CSV UTF-8" in response.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(func.count(Invitation.id))) == 1
+
+
 def test_an_import_failing_on_row_500_of_1000_stores_nothing_and_twice_stores_no_duplicates(
         app, db, world, runner, tmp_path):
     def row(n, value="3"):
