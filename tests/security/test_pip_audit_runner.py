@@ -26,6 +26,7 @@ def report(*dependencies):
 ])
 def test_the_runner_fails_on_findings_and_skips_visibly(monkeypatch, capsys, outcome, code,
                                                         line):
+    monkeypatch.delenv("ASSESS_REQUIRE_PIP_AUDIT", raising=False)
     monkeypatch.setattr(pip_audit, "run_pip_audit", lambda: outcome)
     assert pip_audit.main() == code
     assert line in capsys.readouterr().out
@@ -33,3 +34,18 @@ def test_the_runner_fails_on_findings_and_skips_visibly(monkeypatch, capsys, out
 
 def test_an_ignored_vulnerability_needs_a_reason():
     assert all(reason.strip() for reason in pip_audit.IGNORED.values())
+
+
+@pytest.mark.parametrize("outcome", [
+    (1, "", "requests.exceptions.ConnectionError: Failed to resolve 'pypi.org'"),
+    (0, report({"name": "flask", "skip_reason": "Dependency not found on PyPI"}), ""),
+    (1, "", "/usr/bin/python: No module named pip_audit"),
+])
+def test_where_the_audit_is_required_one_that_could_not_run_fails(monkeypatch, capsys,
+                                                                  outcome):
+    monkeypatch.setenv("ASSESS_REQUIRE_PIP_AUDIT", "1")
+    monkeypatch.setattr(pip_audit, "run_pip_audit", lambda: outcome)
+    assert pip_audit.main() == 1
+    out = capsys.readouterr().out
+    assert "pip-audit: SKIPPED:" in out
+    assert "pip-audit: FAILED: ASSESS_REQUIRE_PIP_AUDIT is set" in out
