@@ -107,6 +107,49 @@ def test_report_charts_keep_to_the_style_policy(app, client, world, hostile_roun
     assert not re.search(r"<style\b", html)
 
 
+def test_national_chart_svg_carries_hostile_labels_only_as_escaped_text():
+    """Region names and titles reach the national charts; the SVG inlined in the PDF keeps
+    them as glyph paths and an escaped XML comment, never as markup."""
+    from assess.reports import national_charts
+
+    hostile = "R <script>x</script>--><img src=x> {{7*7}}"
+    svg = national_charts.distribution_chart(
+        [{"label": hostile, "scores": [40, 50, 60], "p25": 45, "median": 50, "p75": 55}],
+        {"median": 50, "p25": 45, "p75": 55}, score_label=hostile, national_label=hostile,
+        threshold=60)
+    assert svg.startswith("<svg")
+    assert "<script" not in svg and "<img" not in svg
+    for comment in re.findall(r"<!--(.*?)-->", svg, flags=re.S):
+        assert "--" not in comment and "<" not in comment
+
+
+def test_national_pdf_charts_are_markup_from_the_service_fresh_and_cached(app, db,
+                                                                          monkeypatch):
+    """The PDF template inlines the charts without `|safe`: the service hands out Markup,
+    whether it drew the charts now or took them from the cache."""
+    from markupsafe import Markup
+
+    from assess.services import national
+
+    monkeypatch.setattr(national, "chart_set", lambda *args, **kwargs: {
+        "distribution": "<svg><path d='M0 0'/></svg>", "stages": None, "funnel": None,
+        "trend": None})
+    data = {"regions": [], "national": {}, "stages": None, "stage_threshold": 60,
+            "distribution": {}, "funnel": {}, "trends": {}}
+    with app.app_context():
+        for _ in range(2):  # drawn and kept, then read back from the cache
+            charts = national.cached_chart_set(data, "trust", "Trust", "en", session=db)
+            db.commit()
+            assert isinstance(charts["distribution"], Markup)
+            assert charts["stages"] is None
+    from assess.models import RenderedReport
+
+    assert db.scalar(select(func.count()).select_from(RenderedReport).where(
+        RenderedReport.key.like("national-charts:%"))) == 1
+    template = (Path(__file__).parents[2] / "templates" / "national" / "pdf" / "report.html")
+    assert "|safe" not in template.read_text(encoding="utf-8").replace(" ", "")
+
+
 def test_exports_neutralise_spreadsheet_formulas(app, client, db, world, runner, tmp_path):
     """A network named like a formula (imports create networks by name) stays text."""
     formula = '=HYPERLINK("http://evil.example","x")'
