@@ -1147,6 +1147,51 @@ def _svg_markup(charts: dict[str, str | None]) -> dict:
             for name, svg in charts.items()}
 
 
+#: Files whose change changes the dashboard page's content: part of its cache version.
+PAGE_RENDERER_FILES = (
+    "templates/national/_dashboard.html",
+    "templates/national/_macros.html",
+    "templates/national/_tiles.html",
+    "assess/reports/national_charts.py",
+    "assess/i18n.py",
+    "assess/translations/en/LC_MESSAGES/messages.mo",
+    "assess/translations/fi/LC_MESSAGES/messages.mo",
+    "assess/translations/sv/LC_MESSAGES/messages.mo",
+)
+
+
+@lru_cache(maxsize=1)
+def _page_renderer_digest() -> str:
+    """Digest of the deployed templates and catalogs (they change only with a deploy)."""
+    from .. import PROJECT_ROOT
+
+    digest = hashlib.sha256(CHARTS_FORMAT.encode())
+    for name in PAGE_RENDERER_FILES:
+        path = PROJECT_ROOT / name
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
+
+
+def cached_page(session: Session, what: list, inputs: list, render: Callable[[], str]) -> str:
+    """A rendered page fragment from RenderedReport, or ``render()``ed and kept.
+
+    ``what`` names the view (the key); ``inputs`` is everything the fragment shows
+    (figures, selection, language): its digest, with the templates', is the version,
+    so a kept fragment is never stale. For the dashboard, whose content depends on no
+    user: drawing and formatting it costs more than the figures (the caller commits).
+    """
+    key = "national-page:" + hashlib.sha256(
+        json.dumps(what, ensure_ascii=False, default=str).encode()).hexdigest()[:48]
+    version = hashlib.sha256((_page_renderer_digest() + json.dumps(
+        inputs, sort_keys=True, ensure_ascii=False, default=str)).encode()).hexdigest()[:48]
+    cached = session.get(RenderedReport, key)
+    if cached is not None and cached.data_version == version:
+        return cached.body.decode("utf-8")
+    body = render()
+    keep_rendered(session, key, version, "text/html", body.encode("utf-8"))
+    return body
+
+
 def dimension_titles(questionnaire_slug: str, version: int, session: Session,
                      lang: str) -> dict[str, str]:
     qrow = find_version(session, questionnaire_slug, version)

@@ -8,10 +8,11 @@ one ``services.national.national_dashboard`` dict, so page, CSV, XLSX, PDF and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
+from markupsafe import Markup
 
 from ..auth import roles_required
 from ..db import get_session
@@ -134,22 +135,33 @@ def show_comparison():
         selection.dimension = dims[0]
     data = _dashboard(selection, [selection.dimension])
     titles = _titles(data)
-    lookup = service.region_lookup(get_session())
-    charts = {name: (data_uri(svg) if svg else None) for name, svg in service.cached_chart_set(
-        data, selection.dimension, titles[selection.dimension], str(get_locale()),
-        session=get_session()).items()}
-    get_session().commit()  # keeps the drawn charts for every worker and host
+    session = get_session()
+    lookup = service.region_lookup(session)
+    lang = str(get_locale())
+
+    def render_body() -> str:
+        charts = {name: (data_uri(svg) if svg else None) for name, svg in
+                  service.cached_chart_set(data, selection.dimension,
+                                           titles[selection.dimension], lang,
+                                           session=session).items()}
+        return render_template(
+            "national/_dashboard.html", data=data, selection=selection, titles=titles,
+            dimension=selection.dimension,
+            tiles=service.tile_map(data, selection.dimension, lookup), regions=lookup,
+            charts=charts, min_networks=service.MIN_NETWORKS,
+        )
+
+    # The content depends on the figures, the selection and the language only: kept in
+    # the database, a warm visit neither draws charts nor formats hundreds of numbers.
+    body = service.cached_page(
+        session, ["dashboard", selection.args(dimension=selection.dimension), lang],
+        [data, asdict(selection), titles, lookup, lang, request.script_root], render_body)
+    session.commit()  # keeps the drawn charts and page for every worker and host
     audit.record("national_viewed", target=_audit_target(data))
     return render_template(
         "national/comparison.html",
-        data=data,
-        selection=selection,
-        titles=titles,
-        dimension=selection.dimension,
-        tiles=service.tile_map(data, selection.dimension, lookup),
-        regions=lookup,
-        charts=charts,
-        min_networks=service.MIN_NETWORKS,
+        body=Markup(body),  # noqa: S704 - our own template's output, kept as rendered
+        data=data, selection=selection,
     )
 
 
