@@ -130,6 +130,45 @@ def trends(org_scores: pd.DataFrame, dims: pd.DataFrame, pairs: pd.DataFrame) ->
     return rows[TREND_COLUMNS].reset_index(drop=True)
 
 
+def round_trends(scores: Mapping[str, float | None], previous: Mapping[str, float | None],
+                 organizations: Mapping[str, list[float]],
+                 previous_organizations: Mapping[str, list[float]]) -> dict[str, dict]:
+    """Rule 12 for one pair of rounds, without frames: what ``trends`` gives for one pair.
+
+    ``scores``/``previous``: dimension -> score (None when null) of the round and of the
+    previous round; ``organizations``: dimension -> the organisation scores. Returns
+    dimension -> {"delta", "significant"} for the dimensions both rounds have. A report
+    compares one pair, where pandas' set-up costs far more than the arithmetic.
+    """
+    result, testable = {}, []
+    for dim, score in scores.items():
+        if dim not in previous:
+            continue
+        before = previous[dim]
+        delta = None if score is None or before is None else score - before
+        result[dim] = {"delta": delta, "significant": False}
+        now = np.asarray([v for v in organizations.get(dim, []) if v is not None], "float64")
+        then = np.asarray([v for v in previous_organizations.get(dim, []) if v is not None],
+                          "float64")
+        if delta is None or len(now) < 2 or len(then) < 2:
+            continue
+        var, var_p = now.var(ddof=1), then.var(ddof=1)
+        if var / len(now) + var_p / len(then) > 0:
+            testable.append((dim, now.mean(), var, len(now), then.mean(), var_p, len(then)))
+    if testable:
+        from scipy import stats
+
+        columns = list(zip(*[row[1:] for row in testable], strict=True))
+        _, p = stats.ttest_ind_from_stats(
+            np.asarray(columns[0]), np.sqrt(np.asarray(columns[1])), np.asarray(columns[2]),
+            np.asarray(columns[3]), np.sqrt(np.asarray(columns[4])), np.asarray(columns[5]),
+            equal_var=False,
+        )
+        for (dim, *_rest), value in zip(testable, np.nan_to_num(p, nan=1.0), strict=True):
+            result[dim]["significant"] = bool(value < SIGNIFICANCE_LEVEL)
+    return result
+
+
 def shown_groups(sizes: Mapping, min_networks: int = 3, unassigned: int = 0) -> set:
     """Rule 13a: the groups (regions) whose cells may be shown beside the total over all.
 

@@ -35,6 +35,7 @@ from ..models.survey import CLOSED, SUBMITTED
 from ..questionnaire import localized
 from ..scoring import round1, settle
 from ..scoring.agreement import agreement_by_type
+from ..scoring.comparisons import round_trends
 from .questionnaires import definition_of
 from .results import ensure_current, insert_frame
 from .targets import report_targets
@@ -489,40 +490,30 @@ def _trends(session: Session, round_: Round, default_k: int) -> tuple[dict[str, 
     if previous_summary.suppressed:
         return {}, previous.period.label
     ids = [round_.id, previous.id]
-    dims = pd.DataFrame(
-        session.execute(
-            select(
-                RoundDimensionResult.round_id,
-                RoundDimensionResult.dimension_id,
-                RoundDimensionResult.score,
-            ).where(RoundDimensionResult.round_id.in_(ids))
-        ).all(),
-        columns=["round_id", "dimension_id", "score"],
-    )
-    dims["score"] = dims["score"].astype(float)
-    orgs = pd.DataFrame(
-        session.execute(
-            select(
-                OrganizationScore.round_id,
-                OrganizationScore.dimension_id,
-                OrganizationScore.organization_key,
-                OrganizationScore.score,
-                OrganizationScore.respondents,
-            ).where(OrganizationScore.round_id.in_(ids))
-        ).all(),
-        columns=["round_id", "dimension_id", "organization_key", "score", "respondents"],
-    )
-    orgs["score"] = orgs["score"].astype(float)
-    pairs = pd.DataFrame({"round_id": [round_.id], "previous_round_id": [previous.id]})
-    result = scoring.trends(orgs, dims, pairs)
+    scores: dict[int, dict[str, float | None]] = {round_.id: {}, previous.id: {}}
+    for round_id, dim_id, score in session.execute(
+        select(RoundDimensionResult.round_id, RoundDimensionResult.dimension_id,
+               RoundDimensionResult.score).where(RoundDimensionResult.round_id.in_(ids))
+    ):
+        scores[round_id][dim_id] = None if score is None else float(score)
+    organizations: dict[int, dict[str, list[float]]] = {round_.id: {}, previous.id: {}}
+    for round_id, dim_id, score in session.execute(
+        select(OrganizationScore.round_id, OrganizationScore.dimension_id,
+               OrganizationScore.score).where(OrganizationScore.round_id.in_(ids))
+    ):
+        organizations[round_id].setdefault(dim_id, []).append(
+            None if score is None else float(score))
+    # Rule 12 for this one pair (scoring.trends does many pairs at once with frames).
+    result = round_trends(scores[round_.id], scores[previous.id], organizations[round_.id],
+                          organizations[previous.id])
     label = previous.period.label
     return {
-        row.dimension_id: {
+        dim_id: {
             "previous_period": label,
-            "delta": round1(row.delta),
-            "significant": bool(row.significant),
+            "delta": round1(row["delta"]),
+            "significant": row["significant"],
         }
-        for row in result.itertuples()
+        for dim_id, row in result.items()
     }, label
 
 
