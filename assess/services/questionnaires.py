@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -68,14 +67,53 @@ def load_directory(session: Session, directory: Path = QUESTIONNAIRE_DIR) -> lis
     return results
 
 
-@lru_cache(maxsize=64)
-def _parse_cached(definition_checksum: str, definition: str) -> Questionnaire:
-    # Keyed on the checksum: a loaded version is immutable, so the parse never goes stale.
-    return Questionnaire.model_validate_json(definition)
+#: Parsed questionnaires by checksum (the SHA-256 of the definition text). A loaded
+#: version never changes and the key is its content, so an entry never goes stale,
+#: whichever database or worker it came from; each process parses a version once.
+_PARSED: dict[str, Questionnaire] = {}
+_MAX_PARSED = 64
+
+
+def _remember(definition_checksum: str, definition: str) -> Questionnaire:
+    parsed = Questionnaire.model_validate_json(definition)
+    if len(_PARSED) >= _MAX_PARSED:
+        _PARSED.clear()
+    _PARSED[definition_checksum] = parsed
+    return parsed
 
 
 def definition_of(row: QuestionnaireVersion) -> Questionnaire:
-    return _parse_cached(row.checksum, row.definition)
+    """The parsed questionnaire of a row; its definition text is read only on a cache miss,
+    so rows loaded with the definition deferred cost no extra query once parsed."""
+    parsed = _PARSED.get(row.checksum)
+    if parsed is None:
+        parsed = _remember(row.checksum, row.definition)
+    return parsed
+
+
+def questionnaire_by_checksum(session: Session, questionnaire_id: int,
+                              definition_checksum: str) -> Questionnaire:
+    """The parsed questionnaire of version `questionnaire_id`, whose checksum the caller has
+    already read (e.g. joined into its own query): no query at all once parsed."""
+    parsed = _PARSED.get(definition_checksum)
+    if parsed is None:
+        definition = session.scalar(
+            select(QuestionnaireVersion.definition).where(
+                QuestionnaireVersion.id == questionnaire_id)
+        )
+        parsed = _remember(definition_checksum, definition)
+    return parsed
+
+
+def questionnaire_by_id(session: Session, questionnaire_id: int) -> Questionnaire:
+    """The parsed questionnaire of a version id; reads the small checksum, not the definition."""
+    definition_checksum = session.scalar(
+        select(QuestionnaireVersion.checksum).where(QuestionnaireVersion.id == questionnaire_id)
+    )
+    if definition_checksum is None:
+        raise QuestionnaireError([f"questionnaire version {questionnaire_id} is not loaded"],
+                                 str(questionnaire_id))
+    return questionnaire_by_checksum(session, questionnaire_id, definition_checksum)
 
 
 def find_version(session: Session, slug: str, version: int | None = None) -> QuestionnaireVersion:
@@ -103,6 +141,8 @@ def list_versions(session: Session) -> list[QuestionnaireVersion]:
 __all__ = [
     "LoadResult",
     "definition_of",
+    "questionnaire_by_checksum",
+    "questionnaire_by_id",
     "find_version",
     "list_versions",
     "load_directory",

@@ -36,10 +36,11 @@ from sqlalchemy import select
 from ..auth import roles_required
 from ..db import get_session
 from ..limiter import limiter, survey_link_limit
-from ..models import Invitation, Network, Period, Response, Round
+from ..models import Invitation, Network, Period, QuestionnaireVersion, Response, Round
 from ..models.survey import CLOSED, DRAFT, OPEN, SUBMITTED
 from ..questionnaire import Questionnaire
 from ..questionnaire.model import Dimension, localized
+from ..services.questionnaires import questionnaire_by_checksum
 from ..services.surveys import (
     DONT_KNOW,
     MAX_TEXT_LENGTH,
@@ -47,7 +48,6 @@ from ..services.surveys import (
     answers_of,
     questionnaire_of,
     resolve_token,
-    response_of_invitation,
     save_answers,
     start_or_resume,
     start_or_resume_for_user,
@@ -143,34 +143,49 @@ def _is_member_of(network_id: int) -> bool:
 
 
 def _current_survey() -> Survey:
-    """The survey the session names; Unavailable when there is none or it cannot be answered."""
+    """The survey the session names; Unavailable when there is none or it cannot be answered.
+
+    One query reads the invitation (or the member's round), the round, the checksum of its
+    questionnaire and the response; the parsed questionnaire comes from the per-process
+    cache, so its definition text is not read on every request.
+    """
     db = get_session()
     invitation_id = session.get(INVITATION_KEY)
     round_id = session.get(ROUND_KEY)
     if isinstance(invitation_id, int):
-        invitation = db.get(Invitation, invitation_id)
+        row = db.execute(
+            select(Invitation, Round, QuestionnaireVersion.checksum, Response)
+            .join(Round, Round.id == Invitation.round_id)
+            .join(QuestionnaireVersion, QuestionnaireVersion.id == Round.questionnaire_id)
+            .outerjoin(Response, Response.invitation_id == Invitation.id)
+            .where(Invitation.id == invitation_id)
+        ).first()
         check = session.get(INVITATION_CHECK_KEY)
-        if (invitation is None or not isinstance(check, str)
-                or not hmac.compare_digest(check, _link_check(invitation))):
+        if (row is None or not isinstance(check, str)
+                or not hmac.compare_digest(check, _link_check(row[0]))):
             raise Unavailable("not_valid")
-        round_ = invitation.round
+        invitation, round_, checksum, response = row
         _check_open(round_)
-        response = response_of_invitation(db, invitation)
         if response is None and invitation.answered_at is not None:
             # Answered before the round was closed and reopened: the answers are no longer
             # linked to anyone (start_or_resume refuses the same way).
             raise Unavailable("not_valid")
-        return Survey(round_, questionnaire_of(round_), invitation, None, response)
-    if isinstance(round_id, int):
-        round_ = db.get(Round, round_id)
-        if round_ is None or not _is_member_of(round_.network_id):
+        questionnaire = questionnaire_by_checksum(db, round_.questionnaire_id, checksum)
+        return Survey(round_, questionnaire, invitation, None, response)
+    if isinstance(round_id, int) and current_user.is_authenticated:
+        row = db.execute(
+            select(Round, QuestionnaireVersion.checksum, Response)
+            .join(QuestionnaireVersion, QuestionnaireVersion.id == Round.questionnaire_id)
+            .outerjoin(Response, (Response.round_id == Round.id)
+                       & (Response.user_id == current_user.id))
+            .where(Round.id == round_id)
+        ).first()
+        if row is None or not _is_member_of(row[0].network_id):
             raise Unavailable("not_valid")
+        round_, checksum, response = row
         _check_open(round_)
-        response = db.scalar(
-            select(Response).where(Response.round_id == round_.id,
-                                   Response.user_id == current_user.id)
-        )
-        return Survey(round_, questionnaire_of(round_), None, current_user.id, response)
+        questionnaire = questionnaire_by_checksum(db, round_.questionnaire_id, checksum)
+        return Survey(round_, questionnaire, None, current_user.id, response)
     raise Unavailable("not_valid")
 
 
@@ -180,6 +195,8 @@ def _link_check(invitation: Invitation) -> str:
 
 def _response_for_writing(survey: Survey) -> Response:
     """The survey's response, created as a draft on the first save (never on a GET)."""
+    if survey.response is not None:
+        return survey.response  # _current_survey has checked the round and the link
     db = get_session()
     if survey.invitation is not None:
         return start_or_resume(db, survey.invitation)
