@@ -308,6 +308,18 @@ def svg_markup(fig: Figure, id_prefix: str, title: str, description: str) -> str
     return svg.replace(opening, new_opening, 1).strip()
 
 
+def svg_document(fig: Figure) -> str:
+    """The figure as a standalone SVG document (an image of its own), text kept as text.
+
+    Its text names "Report Sans" first, the PDF's @font-face (DejaVu Sans), with which
+    matplotlib measured it.
+    """
+    with _style():
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue().replace("'DejaVu Sans'", "'Report Sans', 'DejaVu Sans'")
+
+
 def png_bytes(fig: Figure, dpi: int = PNG_DPI) -> bytes:
     """The figure drawn by the Agg canvas."""
     with _style():

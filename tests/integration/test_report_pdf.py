@@ -237,16 +237,28 @@ def test_tick_renders_the_pdfs_of_the_rounds_it_closes_into_the_cache(data, app,
     assert (again.closed, again.prerendered) == (0, 0)
 
 
-def test_pdf_charts_are_png_images_with_their_title_and_description_as_text(data, client,
-                                                                            make_user):
+def test_pdf_chart_is_vector_with_its_text_as_text_and_png_is_the_alternative(
+        data, app, client, make_user):
+    from flask_babel import force_locale
+
+    from assess.services import report_render
+
     login_leader(client, make_user, data["network"], "en")
     round_id = data["round"].id
     body = client.get(f"/rounds/{round_id}/report.pdf").data
+    text = pdf_text(body)
+    assert "Scores by dimension, compared with others." in text  # the caption
+    assert "Strongest:" in text  # the chart's text description, in its caption
+    assert "This network National median" in text  # the legend inside the chart: text
     reader = PdfReader(io.BytesIO(body))
+    assert not [image for page in reader.pages for image in page.images]
+
+    report = client.get(f"/rounds/{round_id}/report.json").get_json()
+    with app.test_request_context(), force_locale("en"):
+        png = report_render.render_report_pdf(report, chart_format="png")
+    reader = PdfReader(io.BytesIO(png))
     # WeasyPrint shares one resource dictionary between pages: count distinct images
     images = {image.data: image for page in reader.pages for image in page.images}
     assert len(images) == 1  # the radar, drawn at 150 dpi across 150 mm
     assert next(iter(images.values())).image.width >= 900
-    text = pdf_text(body)
-    assert "Scores by dimension, compared with others." in text
-    assert "Strongest:" in text  # the chart's text description, in its caption
+    assert "Scores by dimension, compared with others." in pdf_text(png)
