@@ -194,23 +194,6 @@ def _open_answers(session: Session, round_: Round, questionnaire) -> dict[str, l
             for item_id, texts in answers.items() if texts}
 
 
-def _region_medians(round_: Round, scores: pd.DataFrame) -> dict[str, dict]:
-    """Median score of the region's comparable networks per dimension (as the benchmark's).
-
-    Null when fewer than MIN_REGION_NETWORKS networks of the region have a score.
-    """
-    if scores.empty:
-        return {}
-    region = scores[scores["region_id"] == round_.network.region_id]
-    result = {}
-    for dim_id, part in region.groupby("dimension_id"):
-        networks = int(part["network_id"].nunique())
-        median = (round1(float(settle(part["score"]).median()))
-                  if networks >= MIN_REGION_NETWORKS else None)
-        result[dim_id] = {"region_median": median, "region_networks": networks}
-    return result
-
-
 def _response_rate(session: Session, round_: Round) -> dict:
     """Invitations and the share answered; null for rounds without invitations (imports)."""
     invited, answered = session.execute(
@@ -320,25 +303,6 @@ def _comparable_scores(session: Session, period_id: int, questionnaire_id: int) 
     )
     frame["score"] = frame["score"].astype(float)
     return frame
-
-
-def _benchmarks(session: Session, round_: Round, scores: pd.DataFrame | None = None
-                ) -> dict[str, dict]:
-    if scores is None:
-        scores = _comparable_scores(session, round_.period_id, round_.questionnaire_id)
-    if scores.empty:
-        return {}
-    bench = scoring.benchmark(scores[["network_id", "region_id", "dimension_id", "score"]])
-    own = bench[bench["network_id"] == round_.network_id]
-    return {
-        row.dimension_id: {
-            "national_percentile": round1(row.national_percentile),
-            "region_percentile": round1(row.region_percentile),
-            "national_median": round1(row.national_median),
-            "networks": int(row.networks),
-        }
-        for row in own.itertuples()
-    }
 
 
 # -- stored comparisons: computed once per data change, read per report ------------------------

@@ -200,3 +200,62 @@ def test_the_dashboard_charts_are_kept_once_per_view_and_redrawn_on_change(
     redrawn = kept()
     assert len(redrawn) == 1 and redrawn[0][0] == drawn[0][0]
     assert redrawn[0][1] != drawn[0][1]
+
+
+# -- stored benchmarks against the per-request computation they replace ------------------------
+
+
+def reference_benchmarks(db, round_: Round) -> tuple[dict, dict]:
+    """What network_report computed on every request before the benchmarks were stored."""
+    from assess import scoring
+    from assess.scoring import round1, settle
+    from assess.services.reports import MIN_REGION_NETWORKS, _comparable_scores
+
+    scores = _comparable_scores(db, round_.period_id, round_.questionnaire_id)
+    if scores.empty:
+        return {}, {}
+    bench = scoring.benchmark(scores[["network_id", "region_id", "dimension_id", "score"]])
+    own = bench[bench["network_id"] == round_.network_id]
+    benchmarks = {
+        row.dimension_id: {
+            "national_percentile": round1(row.national_percentile),
+            "region_percentile": round1(row.region_percentile),
+            "national_median": round1(row.national_median),
+            "networks": int(row.networks),
+        }
+        for row in own.itertuples()
+    }
+    region = scores[scores["region_id"] == round_.network.region_id]
+    medians = {}
+    for dim_id, part in region.groupby("dimension_id"):
+        networks = int(part["network_id"].nunique())
+        median = (round1(float(settle(part["score"]).median()))
+                  if networks >= MIN_REGION_NETWORKS else None)
+        medians[dim_id] = {"region_median": median, "region_networks": networks}
+    return benchmarks, medians
+
+
+def test_stored_benchmarks_equal_the_per_request_computation(imported, db):
+    import random
+
+    from assess.services.reports import stored_benchmarks
+
+    rng = random.Random(8)
+    lines = []
+    for n in range(30):  # ties, regions of 1-12 networks, answers varying by respondent
+        region = rng.choice(["R1", "R2", "R3", "R3", "R4", "R4", "R4"])
+        level = rng.choice([2, 3, 3, 4])
+        for i in range(rng.choice([3, 4])):
+            cells = ",".join(str(min(5, max(1, level + rng.choice([-1, 0, 0, 1]))))
+                             for _ in range(11))
+            lines.append(f"{region},X{n},{PERIOD},X{n}-{i},X{n} org {i % 2},"
+                         f"2026-03-20T12:00:00,{cells},")
+    imported(lines, "random.csv")
+    db.expire_all()
+    rounds = db.scalars(select(Round)).all()
+    assert len(rounds) == 36
+    for round_ in rounds:
+        expected = reference_benchmarks(db, round_)
+        assert stored_benchmarks(db, round_) == expected, round_.network.name
+        db.commit()
+    assert db.scalar(select(ComparisonVersion.version)) is not None
