@@ -285,9 +285,11 @@ def test_a_csrf_token_from_another_session_is_refused_on_every_post_route(app, d
 
 # -- no state change by GET --------------------------------------------------------------------
 
-#: Derived data that reading a report may (re)compute and keep: results and rendered PDFs.
+#: Derived data that reading a report may (re)compute and keep: results, the stored
+#: comparisons (benchmarks and the version they are of) and rendered PDFs.
 CACHE_TABLES = {"round_summaries", "round_dimension_results", "organization_scores",
-                "round_item_stats", "rendered_reports"}
+                "round_item_stats", "rendered_reports", "network_benchmarks",
+                "comparison_versions"}
 
 
 @pytest.mark.parametrize("role", ["admin", "leader_a", "member", "anonymous"])
