@@ -19,7 +19,22 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app)
+class AssessGroup(FlaskGroup):
+    """Flask's command group, but `assess --help` lists the commands without the app.
+
+    FlaskGroup builds the app to add `app.cli`'s commands to the list, and building it
+    imports every blueprint and with them pandas, scipy, matplotlib and WeasyPrint
+    (seconds). The app adds no commands of its own: register_commands() puts this
+    group's commands on app.cli too. A command that only an app or extension defines
+    is still found by name, since get_command falls back to building the app.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return sorted(self.commands)
+
+
+@click.group(cls=AssessGroup, create_app=_create_app)
 def cli() -> None:
     """Survey and maturity assessment for collaboration networks."""
 

@@ -151,3 +151,55 @@ def test_sqlite_runs_in_wal_mode(app):
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     engine.dispose()
+
+
+#: What `assess --help` must not import: each costs up to seconds of start-up.
+HEAVY_MODULES = ("pandas", "scipy", "matplotlib", "weasyprint")
+
+LIST_COMMANDS = """
+import json, sys
+from assess.cli import cli
+try:
+    cli.main(sys.argv[1:], prog_name="assess")
+except SystemExit:
+    pass
+heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+print("HEAVY=" + json.dumps(heavy), file=sys.stderr)
+"""
+
+
+def _help_in_a_fresh_process(tmp_path, *args: str):
+    import json
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}"}
+    result = subprocess.run([sys.executable, "-c", LIST_COMMANDS.format(heavy=HEAVY_MODULES),
+                             *args], env=env, capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path)
+    heavy = json.loads(result.stderr.rsplit("HEAVY=", 1)[1])
+    return result, heavy
+
+
+def test_help_lists_every_command_without_importing_heavy_libraries(tmp_path):
+    """`assess --help` must start fast: listing commands builds no app, so no blueprint
+    pulls in pandas, scipy, matplotlib or WeasyPrint (issue 8: <= 0.5 s)."""
+    result, heavy = _help_in_a_fresh_process(tmp_path, "--help")
+    assert heavy == []
+    for command in ("db", "demo-data", "import-responses", "national", "periods", "purge",
+                    "questionnaires", "report", "rounds", "users", "invitations"):
+        assert f"\n  {command} " in result.stdout, command
+
+
+def test_help_of_one_command_imports_no_heavy_library_either(tmp_path):
+    result, heavy = _help_in_a_fresh_process(tmp_path, "report", "--help")
+    assert heavy == []
+    assert "--network" in result.stdout
+
+
+def test_the_app_still_adds_no_command_help_would_miss(app):
+    """--help lists the group's own commands; the app must not add others."""
+    from assess.cli import cli
+
+    assert set(app.cli.commands) <= set(cli.commands)
