@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, delete, func, insert, inspect, select, update
+from sqlalchemy import DateTime, bindparam, case, delete, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
@@ -205,20 +205,44 @@ def _lock_open_round(session: Session, round_id: int, *, results_change: bool = 
     `results_change`, the same statement also marks the round's stored results stale
     (the UPDATE takes the lock), which saves a round trip on every submit.
     """
-    rounds = Round.__table__
-    if results_change:
-        statement = (
-            update(rounds)
-            .where(rounds.c.id == round_id, rounds.c.state == OPEN)
-            .values(data_version=rounds.c.data_version + 1)
-            .returning(rounds.c.state)
-        )
-    else:
-        statement = select(rounds.c.state).where(rounds.c.id == round_id).with_for_update()
-    if session.execute(statement).scalar() != OPEN:
+    statement = _LOCK_AND_BUMP_ROUND if results_change else _LOCK_ROUND
+    if session.execute(statement, {"round_id": round_id}).scalar() != OPEN:
         raise LinkNotValid
     if results_change:
         _expire_cached(session, Round, round_id, ["data_version"])
+
+
+# Statements of the answering path, built once: a survey wave runs them thousands of
+# times a minute, and building a statement costs more CPU than running a prepared one.
+_ROUNDS, _RESPONSES, _INVITATIONS = Round.__table__, Response.__table__, Invitation.__table__
+_ANSWERS, _SCORES = Answer.__table__, ResponseScore.__table__
+_LOCK_ROUND = (
+    select(_ROUNDS.c.state).where(_ROUNDS.c.id == bindparam("round_id")).with_for_update()
+)
+_LOCK_AND_BUMP_ROUND = (
+    update(_ROUNDS)
+    .where(_ROUNDS.c.id == bindparam("round_id"), _ROUNDS.c.state == OPEN)
+    .values(data_version=_ROUNDS.c.data_version + 1)
+    .returning(_ROUNDS.c.state)
+)
+_MARK_SUBMITTED = (
+    update(_RESPONSES)
+    .where(_RESPONSES.c.id == bindparam("response_id"), _RESPONSES.c.status != SUBMITTED)
+    .values(status=SUBMITTED,
+            submitted_at=func.coalesce(_RESPONSES.c.submitted_at,
+                                       bindparam("now", type_=DateTime())),
+            updated_at=bindparam("now", type_=DateTime()))
+    .returning(_RESPONSES.c.invitation_id)
+)
+_MARK_ANSWERED = (
+    update(_INVITATIONS)
+    .where(_INVITATIONS.c.id == bindparam("invitation_id"), _INVITATIONS.c.answered_at.is_(None))
+    .values(answered_at=bindparam("now", type_=DateTime()))
+)
+_ANSWERS_TO_SCORE = select(_ANSWERS.c.item_id, _ANSWERS.c.value, _ANSWERS.c.dont_know).where(
+    _ANSWERS.c.response_id == bindparam("response_id"))
+_DELETE_SCORES = delete(_SCORES).where(_SCORES.c.response_id == bindparam("response_id"))
+_INSERT_SCORES = insert(_SCORES)
 
 
 # -- invitations -----------------------------------------------------------------------------
@@ -530,26 +554,18 @@ def submit(session: Session, response: Response, questionnaire: Questionnaire) -
     the invitation answered, read the answers and store the scores.
     """
     _lock_open_round(session, response.round_id, results_change=True)
-    now = utcnow()
-    responses = Response.__table__
-    submitted = session.execute(
-        update(responses)
-        .where(responses.c.id == response.id, responses.c.status != SUBMITTED)
-        .values(status=SUBMITTED, submitted_at=func.coalesce(responses.c.submitted_at, now),
-                updated_at=now)
-        .returning(responses.c.invitation_id)
-    ).first()
+    submitted = None
+    # A submitted response never becomes a draft again: a resubmit needs no UPDATE.
+    if response.status != SUBMITTED:
+        now = utcnow()
+        submitted = session.execute(
+            _MARK_SUBMITTED, {"response_id": response.id, "now": now}).first()
     first_time = submitted is not None
     if first_time:
         session.expire(response, ["status", "submitted_at", "updated_at"])
         if submitted.invitation_id is not None:
-            invitations = Invitation.__table__
-            session.execute(
-                update(invitations)
-                .where(invitations.c.id == submitted.invitation_id,
-                       invitations.c.answered_at.is_(None))
-                .values(answered_at=now)
-            )
+            session.execute(_MARK_ANSWERED,
+                            {"invitation_id": submitted.invitation_id, "now": now})
             _expire_cached(session, Invitation, submitted.invitation_id, ["answered_at"])
     # A draft never has stored scores: only a resubmit has old ones to replace.
     _store_scores(session, questionnaire, response.id, replace=not first_time)
@@ -570,16 +586,12 @@ def _store_scores(session: Session, questionnaire: Questionnaire, response_id: i
     The plain-Python scorer (scoring.score_response) gives the numbers the pandas
     scorer of imports and recomputations gives, without its ~10 ms set-up per call.
     """
-    rows = session.execute(
-        select(Answer.item_id, Answer.value, Answer.dont_know).where(
-            Answer.response_id == response_id)
-    ).all()
+    rows = session.execute(_ANSWERS_TO_SCORE, {"response_id": response_id}).all()
     scores = score_response(rows, questionnaire)
-    table = ResponseScore.__table__
     if replace:
-        session.execute(delete(table).where(table.c.response_id == response_id))
+        session.execute(_DELETE_SCORES, {"response_id": response_id})
     if scores:
-        session.execute(insert(table), [
+        session.execute(_INSERT_SCORES, [
             {"response_id": response_id, "dimension_id": dimension_id, "score": score}
             for dimension_id, score in scores
         ])
