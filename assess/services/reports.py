@@ -496,7 +496,9 @@ def national_report(
         raise ReportError(f"There is no period '{period_label}'.")
     qrow = find_version(session, questionnaire_slug, version)
     key = f"national-json:{period.id}:{qrow.id}"
-    data_version = digest(comparison_version(session, period.id, qrow.id))
+    regions = session.execute(select(Region.id, Region.name).order_by(Region.id)).all()
+    data_version = digest(comparison_version(session, period.id, qrow.id)
+                          + repr([tuple(r) for r in regions]))
     cached = session.get(RenderedReport, key)
     if cached is not None and cached.data_version == data_version:
         return json.loads(cached.body.decode("utf-8"))
