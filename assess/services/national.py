@@ -37,7 +37,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import Session
 
@@ -74,8 +73,10 @@ NO_THEME = ""
 #: The key of the stages-reached table in visibility decisions, beside dimension ids.
 STAGE_KEY = "__stage__"
 #: Two-sided normal quantiles of the funnel plot's control limits (95 % and 99.8 %).
-Z95 = float(stats.norm.ppf(0.975))
-Z998 = float(stats.norm.ppf(0.999))
+#: scipy.stats.norm.ppf(0.975) and (0.999), written out so that importing this module does
+#: not import scipy (tests/unit/test_round_trends.py checks them against scipy).
+Z95 = 1.959963984540054
+Z998 = 3.090232306167813
 #: Raised when what the dashboard holds or how it is computed changes (cached dashboards).
 DASHBOARD_FORMAT = "dashboard-1:rule-13a"
 #: Raised when the charts change, so cached chart SVGs are drawn again.

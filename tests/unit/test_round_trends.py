@@ -37,3 +37,12 @@ def test_round_trends_agrees_with_trends(seed):
     got = {d: (r["delta"], r["significant"])
            for d, r in round_trends(scores[2], scores[1], orgs[2], orgs[1]).items()}
     assert got == expected
+
+
+def test_the_funnel_quantiles_are_scipys():
+    from scipy import stats
+
+    from assess.services.national import Z95, Z998
+
+    assert Z95 == float(stats.norm.ppf(0.975))
+    assert Z998 == float(stats.norm.ppf(0.999))
