@@ -444,6 +444,119 @@ def test_a_first_save_that_is_rolled_back_leaves_no_draft(db, survey_round, invi
     assert response_rows(db) == []
 
 
+def _answer_every_page(db, response, questionnaire, values):
+    """Save every page through the service: `values` cycles over the scored items."""
+    position = 0
+    for dimension in questionnaire.dimensions:
+        posted = {}
+        for item in dimension.items:
+            if item.is_scored:
+                posted[item.id] = values[position % len(values)]
+                position += 1
+            else:
+                posted[item.id] = "More time together"
+        assert surveys.save_answers(db, response, questionnaire, posted,
+                                    [item.id for item in dimension.items]) == {}
+
+
+def test_a_submit_stores_exactly_the_scores_of_the_pandas_scorer(client, db, invite, flagship):
+    """The submit scores one response in plain Python; imports and recomputations use the
+    pandas scorer. Both must store the same floats, don't knows and gaps included."""
+    from assess.scoring import score_respondents
+    from assess.services.results import answer_frame
+
+    token = invite("anna@example.org")
+    client.get(f"/s/{token}")
+    for number in range(1, len(flagship.dimensions) + 1):
+        form = page_form(flagship, number, "4")
+        for position, item in enumerate(page_items(flagship, number)):
+            if item.is_scored:
+                form[f"item_{item.id}"] = ["1", "dk", "5", "", "2", "3"][(number + position) % 6]
+        assert client.post(f"/survey/page/{number}", data=form).status_code == 303
+    assert client.post("/survey/submit").status_code == 303
+    [response] = response_rows(db)
+    stored = sorted(db.execute(select(ResponseScore.dimension_id, ResponseScore.score)
+                               .where(ResponseScore.response_id == response.id)).all())
+    expected = score_respondents(answer_frame(db, [response.id]), flagship)
+    assert stored == sorted(zip(expected["dimension_id"], expected["score"], strict=True))
+    assert stored  # the mix above leaves enough answers for scores
+
+
+def test_a_submit_does_not_read_the_questionnaire_definition(app, client, db, invite,
+                                                             flagship):
+    """The parsed questionnaire is cached per process by checksum: a submit reads neither
+    the definition text nor more than a handful of statements."""
+    from sqlalchemy import event
+
+    client.get(f"/s/{invite('anna@example.org')}")
+    client.post("/survey/page/1", data=page_form(flagship, 1, "4"))
+    client.get("/survey/review")  # parses and caches the questionnaire if not yet done
+    statements = []
+    engine = app.extensions["assess.engine"]
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.post("/survey/submit").status_code == 303
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert not [s for s in statements if "definition" in s]
+    assert len([s for s in statements if not s.lstrip().upper().startswith(
+        ("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT"))]) <= 8, statements
+
+
+def test_a_page_saved_in_a_tab_that_missed_the_submit_is_scored_at_once(app, db, invite,
+                                                                        flagship):
+    """The status is read under the round's lock: a page saved through a response loaded
+    before another tab submitted still updates the stored scores."""
+    invite("anna@example.org")
+    invitation = db.scalar(select(Invitation))
+    stale = surveys.start_or_resume(db, invitation)
+    _answer_every_page(db, stale, flagship, ["4"])
+    db.commit()
+    assert stale.status == "draft"
+
+    other_tab = app.extensions["assess.sessionmaker"]()
+    response = other_tab.get(Response, stale.id)
+    assert surveys.submit(other_tab, response, flagship) is True
+    other_tab.commit()
+    other_tab.close()
+
+    def stage_1_score():
+        reader = app.extensions["assess.sessionmaker"]()  # leaves `db` and `stale` alone
+        try:
+            return reader.scalar(select(ResponseScore.score).where(
+                ResponseScore.response_id == stale.id, ResponseScore.dimension_id == "stage-1"))
+        finally:
+            reader.close()
+
+    before = stage_1_score()
+    assert before is not None and stale.status == "draft"  # still the stale object
+    first_page = flagship.dimensions[0]
+    posted = {item.id: "1" for item in first_page.items if item.is_scored}
+    assert surveys.save_answers(db, stale, flagship, posted,
+                                [item.id for item in first_page.items]) == {}
+    db.commit()
+    assert stage_1_score() != before
+
+
+def test_a_resubmit_keeps_the_first_submission_time_and_counts_once(client, db, invite,
+                                                                    flagship):
+    client.get(f"/s/{invite('anna@example.org')}")
+    client.post("/survey/page/1", data=page_form(flagship, 1, "4"))
+    assert client.post("/survey/submit").status_code == 303
+    [first] = response_rows(db)
+    answered = db.scalar(select(Invitation.answered_at))
+    scores = db.scalar(select(func.count()).select_from(ResponseScore))
+    assert client.post("/survey/submit").status_code == 303
+    [again] = response_rows(db)
+    assert (again.status, again.submitted_at) == ("submitted", first.submitted_at)
+    assert db.scalar(select(Invitation.answered_at)) == answered
+    assert db.scalar(select(func.count()).select_from(ResponseScore)) == scores
+
+
 # -- logged in -------------------------------------------------------------------------------
 
 

@@ -80,7 +80,7 @@ def test_one_response_scores_exactly_as_the_pandas_scorer(build, data):
 
 
 @pytest.mark.parametrize("path", sorted(QUESTIONNAIRE_DIR.glob("*.y*ml")), ids=lambda p: p.name)
-@SETTINGS
+@settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_shipped_questionnaires_score_exactly_as_the_pandas_scorer(path, data):
     questionnaire = load_questionnaire_file(path)
