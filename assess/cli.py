@@ -40,11 +40,14 @@ def cli() -> None:
 
 
 def main() -> None:
-    from .db import DatabaseConfigError
-
     try:
         cli.main(prog_name="assess")
-    except DatabaseConfigError as exc:
+    except Exception as exc:
+        # assess.db (and with it SQLAlchemy, ~0.2 s) is imported only by commands that
+        # use the database, never for --help; a DatabaseConfigError comes from there.
+        db = sys.modules.get("assess.db")
+        if db is None or not isinstance(exc, db.DatabaseConfigError):
+            raise
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
 

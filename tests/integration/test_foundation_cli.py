@@ -158,9 +158,10 @@ HEAVY_MODULES = ("pandas", "scipy", "matplotlib", "weasyprint")
 
 LIST_COMMANDS = """
 import json, sys
-from assess.cli import cli
+from assess.cli import main  # what the `assess` script runs
+sys.argv = ["assess", *sys.argv[1:]]
 try:
-    cli.main(sys.argv[1:], prog_name="assess")
+    main()
 except SystemExit:
     pass
 heavy = sorted(m for m in {heavy!r} if m in sys.modules)
