@@ -37,6 +37,8 @@ OUTSIDE_MARKERS = {"above998": "^", "above95": "^", "below95": "v", "below998": 
 _RC = {
     "svg.hashsalt": "assess-national",  # stable ids: the same data gives the same SVG
     "svg.fonttype": "path",
+    # Region names and titles are text, never mathematics: "$5 and $6" must not fail.
+    "text.parse_math": False,
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "axes.edgecolor": MUTED,

@@ -107,6 +107,19 @@ def test_report_charts_keep_to_the_style_policy(app, client, world, hostile_roun
     assert not re.search(r"<style\b", html)
 
 
+def test_national_charts_draw_dollar_signs_in_labels_as_text():
+    """A region named with two "$" would be read as mathematics by matplotlib and fail."""
+    from assess.reports import national_charts
+
+    label = r"Region $\nosuchcommand$ and $x^$"
+    svg = national_charts.distribution_chart(
+        [{"label": label, "scores": [40, 50, 60], "p25": 45, "median": 50, "p75": 55}],
+        {"median": 50, "p25": 45, "p75": 55}, score_label=label, national_label=label,
+        threshold=60)
+    assert svg.startswith("<svg")
+    assert "nosuchcommand" in svg  # kept in the SVG's text copy, as written
+
+
 def test_national_chart_svg_carries_hostile_labels_only_as_escaped_text():
     """Region names and titles reach the national charts; the SVG inlined in the PDF keeps
     them as glyph paths and an escaped XML comment, never as markup."""
