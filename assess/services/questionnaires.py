@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from .. import PROJECT_ROOT
@@ -107,6 +107,9 @@ def questionnaire_by_checksum(session: Session, questionnaire_id: int,
 
 def questionnaire_by_id(session: Session, questionnaire_id: int) -> Questionnaire:
     """The parsed questionnaire of a version id; reads the small checksum, not the definition."""
+    row = session.identity_map.get(Session.identity_key(QuestionnaireVersion, questionnaire_id))
+    if row is not None and "checksum" not in inspect(row).unloaded:
+        return definition_of(row)
     definition_checksum = session.scalar(
         select(QuestionnaireVersion.checksum).where(QuestionnaireVersion.id == questionnaire_id)
     )
