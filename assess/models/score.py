@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, LargeBinary, String
+from sqlalchemy import Float, ForeignKey, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, utcnow
@@ -131,3 +131,6 @@ class NetworkBenchmark(Base):
     #: Median of the region's networks; null below MIN_REGION_NETWORKS of them.
     region_median: Mapped[float | None] = mapped_column(Float)
     region_networks: Mapped[int] = mapped_column(default=0)
+    #: In the dimension's national top quartile: settled score >= p75 (linear) of the
+    #: comparable networks, and at least 3 of them (services.practices' suggestions).
+    top_quartile: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -17,15 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..models import Network, Practice, Region, Round, User
-from ..scoring import settle
-from .reports import _comparable_scores, _refresh_stale_rounds
+from ..models import ComparisonVersion, Network, NetworkBenchmark, Practice, Region, Round, User
+from .reports import TOP_QUARTILE_MIN_NETWORKS, comparison_version, store_benchmarks
 
 PRACTICE_LANGUAGES = ("sv", "fi", "en")
 #: Suggestions per dimension.
 SUGGESTIONS = 3
 #: A top quartile among fewer networks would single networks out (rule 13).
-MIN_NETWORKS = 3
+MIN_NETWORKS = TOP_QUARTILE_MIN_NETWORKS
 
 
 class PracticeError(ValueError):
@@ -150,16 +149,28 @@ def top_quartile_networks(session: Session, period_id: int, questionnaire_id: in
     Among the closed, unsuppressed rounds of the period and questionnaire version
     (as rule 11); p75 as in rule 13 (linear interpolation); compared unrounded and
     settled. A dimension with fewer than 3 networks has no top quartile.
+
+    Computed once per data change with the stored benchmarks (reports.store_benchmarks,
+    NetworkBenchmark.top_quartile) and read from them while the period's
+    comparison_version is the stored one: one indexed query, flat with the number of
+    networks (the caller commits what was computed).
     """
-    _refresh_stale_rounds(session, period_id, questionnaire_id)
-    scores = _comparable_scores(session, period_id, questionnaire_id)
+    version = comparison_version(session, period_id, questionnaire_id)
+    stored = session.scalar(select(ComparisonVersion.version).where(
+        ComparisonVersion.period_id == period_id,
+        ComparisonVersion.questionnaire_id == questionnaire_id))
+    if stored == version:
+        pairs = session.execute(select(NetworkBenchmark.dimension_id, NetworkBenchmark.network_id)
+                                .where(NetworkBenchmark.period_id == period_id,
+                                       NetworkBenchmark.questionnaire_id == questionnaire_id,
+                                       NetworkBenchmark.top_quartile.is_(True))).all()
+    else:
+        frame = store_benchmarks(session, period_id, questionnaire_id, version)
+        chosen = frame[frame["top_quartile"]]
+        pairs = zip(chosen["dimension_id"], chosen["network_id"], strict=True)
     top: dict[str, set[int]] = {}
-    for dim, part in scores.groupby("dimension_id"):
-        if len(part) < MIN_NETWORKS:
-            continue
-        cut = settle(float(part["score"].quantile(0.75)))
-        top[dim] = {int(n) for n, s in zip(part["network_id"], part["score"], strict=True)
-                    if settle(s) >= cut}
+    for dim, network_id in pairs:
+        top.setdefault(dim, set()).add(int(network_id))
     return top
 
 

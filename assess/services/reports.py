@@ -308,9 +308,11 @@ def _comparable_scores(session: Session, period_id: int, questionnaire_id: int) 
 # -- stored comparisons: computed once per data change, read per report ------------------------
 
 #: Raised when what is stored per period changes (columns, rules), so it is recomputed.
-COMPARISON_FORMAT = "cmp-1"
+COMPARISON_FORMAT = "cmp-2"
 BENCHMARK_COLUMNS = ["network_id", "dimension_id", "national_percentile", "region_percentile",
                      "national_median", "networks", "region_median", "region_networks"]
+#: A top quartile among fewer networks would single networks out (rule 13).
+TOP_QUARTILE_MIN_NETWORKS = 3
 
 
 def comparison_version(session: Session, period_id: int, questionnaire_id: int) -> str:
@@ -396,15 +398,37 @@ def stored_benchmarks(session: Session, round_: Round) -> tuple[dict[str, dict],
     return _benchmark_dicts(own.itertuples())
 
 
+def top_quartile_sets(scores: pd.DataFrame) -> dict[str, set[int]]:
+    """Per dimension, the networks in its national top quartile (practices' suggestions).
+
+    At or above the dimension's 75th percentile (linear interpolation) of the comparable
+    networks' unrounded scores, compared settled; a dimension with fewer than
+    TOP_QUARTILE_MIN_NETWORKS networks has no top quartile.
+    """
+    top: dict[str, set[int]] = {}
+    for dim, part in scores.groupby("dimension_id"):
+        if len(part) < TOP_QUARTILE_MIN_NETWORKS:
+            continue
+        cut = settle(float(part["score"].quantile(0.75)))
+        top[dim] = {int(n) for n, s in zip(part["network_id"], part["score"], strict=True)
+                    if settle(s) >= cut}
+    return top
+
+
 def store_benchmarks(session: Session, period_id: int, questionnaire_id: int,
                      version: str) -> pd.DataFrame:
     """Compute every network's benchmarks of the period and keep them under ``version``.
 
     Stale results of closed rounds are recomputed first. A concurrent writer of the same
-    period wins: its rows are the same, and this request uses what it computed.
+    period wins: its rows are the same, and this request uses what it computed. The
+    frame also says which networks are in a dimension's top quartile (``top_quartile``).
     """
     _refresh_stale_rounds(session, period_id, questionnaire_id, closed_only=True)
-    frame = benchmark_frame(_comparable_scores(session, period_id, questionnaire_id))
+    scores = _comparable_scores(session, period_id, questionnaire_id)
+    frame = benchmark_frame(scores)
+    top = top_quartile_sets(scores)
+    frame["top_quartile"] = [int(n) in top.get(d, ()) for n, d in
+                             zip(frame["network_id"], frame["dimension_id"], strict=True)]
     try:
         with session.begin_nested():
             session.execute(delete(NetworkBenchmark).where(
@@ -412,7 +436,8 @@ def store_benchmarks(session: Session, period_id: int, questionnaire_id: int,
                 NetworkBenchmark.questionnaire_id == questionnaire_id))
             insert_frame(session, NetworkBenchmark,
                          frame.assign(period_id=period_id, questionnaire_id=questionnaire_id),
-                         ["period_id", "questionnaire_id", *BENCHMARK_COLUMNS])
+                         ["period_id", "questionnaire_id", *BENCHMARK_COLUMNS,
+                          "top_quartile"])
             row = session.get(ComparisonVersion, (period_id, questionnaire_id))
             if row is None:
                 session.add(ComparisonVersion(period_id=period_id,
