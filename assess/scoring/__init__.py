@@ -10,18 +10,41 @@ no SQLAlchemy, no queries. Scores are unrounded floats: round for output
 with round1.
 """
 
-from .comparisons import benchmark, national_comparison, trends
-from .numbers import round1, settle
-from .respondents import item_table, item_values, score_respondents
-from .response import score_response
-from .rounds import (
-    RoundScores,
-    item_means,
-    level_for,
-    levels_for,
-    recommendations,
-    score_rounds,
-)
+from importlib import import_module
+
+#: Name -> the module that defines it. Imported on first use (PEP 562), so that a module
+#: needing only round1 (say) does not import scipy with rounds.py and comparisons.py.
+_EXPORTS = {
+    "benchmark": "comparisons",
+    "national_comparison": "comparisons",
+    "trends": "comparisons",
+    "round1": "numbers",
+    "settle": "numbers",
+    "item_table": "respondents",
+    "item_values": "respondents",
+    "score_respondents": "respondents",
+    "score_response": "response",
+    "RoundScores": "rounds",
+    "item_means": "rounds",
+    "level_for": "rounds",
+    "levels_for": "rounds",
+    "recommendations": "rounds",
+    "score_rounds": "rounds",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 #: The method these functions implement; stored with results so a change is visible.
 METHOD = "maturity-v1"
