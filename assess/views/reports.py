@@ -7,6 +7,8 @@ one's scope cannot be told apart from one that does not exist.
 
 from __future__ import annotations
 
+import json
+
 from flask import (
     Blueprint,
     Response,
@@ -24,6 +26,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import InputRequired
@@ -32,10 +35,10 @@ from ..auth import roles_required
 from ..db import get_session
 from ..forms.rounds import choice
 from ..labels import LEVEL_LABELS
-from ..models import Network, Round
+from ..models import Network, RenderedReport, Round
 from ..services import audit, home, report_exports, report_render, scope, targets
 from ..services.practices import suggest_practices
-from ..services.reports import network_report, network_trends
+from ..services.reports import digest, keep_rendered, network_report, network_trends
 
 bp = Blueprint("reports", __name__)
 
@@ -124,11 +127,48 @@ def show_report(round_id: int):
         report=report,
         round=round_,
         view=report_render.presentation(report),
-        charts=report_render.report_charts(report, "svg"),
+        charts=_page_charts(round_, report),
         medium="screen",
         can_set_targets=_shows_scores(report) and _may_set_targets(round_),
         suggestions=_suggestions(round_, report),
     )
+
+
+#: Raised when what a kept chart holds changes (its fields, the drawing code's output).
+PAGE_CHARTS_FORMAT = "page-charts-1"
+
+
+def _page_charts(round_: Round, report: dict) -> dict:
+    """The page's SVG charts, kept in RenderedReport so matplotlib draws them once per change.
+
+    Keyed by the view (round, "svg", reader's language): one row each. Valid while a digest
+    of the whole report dict (every figure a chart may draw, the report's language), the
+    renderer's files (charts.py, report_render.py) and the reader's translations is the
+    same: the data a chart shows cannot change without its kept SVG giving way. Shared by
+    every worker and host; nothing is kept in process memory (the view commits).
+    """
+    if not _shows_scores(report):
+        return report_render.report_charts(report, "svg")
+    session = get_session()
+    lang = _lang()
+    key = f"round:{round_.id}:charts:svg:{lang}"
+    version = digest(PAGE_CHARTS_FORMAT + report_render.renderer_fingerprint(lang) + json.dumps(
+        report, sort_keys=True, ensure_ascii=False, default=str))
+    cached = session.get(RenderedReport, key)
+    if cached is not None and cached.data_version == version:
+        kept = json.loads(cached.body.decode("utf-8"))
+    else:
+        charts = report_render.report_charts(report, "svg")
+        kept = {name: None if chart is None else {
+            "id": chart["id"], "title": chart["title"], "description": chart["description"],
+            "svg": str(chart["svg"])} for name, chart in charts.items()}
+        keep_rendered(session, key, version, "application/json",
+                      json.dumps(kept, ensure_ascii=False).encode("utf-8"))
+        session.commit()
+    # Our own SVG (report_render._chart marks it Markup when drawn), read back as drawn.
+    return {name: None if chart is None else {
+        **chart, "svg": Markup(chart["svg"]), "png": None, "image": None}  # noqa: S704
+        for name, chart in kept.items()}
 
 
 def _suggestions(round_: Round, report: dict) -> dict[str, list[dict]]:
