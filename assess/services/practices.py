@@ -152,25 +152,43 @@ def top_quartile_networks(session: Session, period_id: int, questionnaire_id: in
 
     Computed once per data change with the stored benchmarks (reports.store_benchmarks,
     NetworkBenchmark.top_quartile) and read from them while the period's
-    comparison_version is the stored one: one indexed query, flat with the number of
-    networks (the caller commits what was computed).
+    comparison_version is the stored one (the caller commits what was computed).
+    """
+    return _top_quartile(session, period_id, questionnaire_id)
+
+
+def _top_quartile(session: Session, period_id: int, questionnaire_id: int,
+                  dimension_ids: set[str] | None = None, publishing_only: bool = False) -> dict:
+    """top_quartile_networks, narrowed for the suggestions when read from the stored rows.
+
+    ``dimension_ids`` keeps only those dimensions; ``publishing_only`` only networks with
+    a published practice (the only ones a suggestion can come from): one indexed query
+    driven by the few publishing networks, flat with the number of networks. Freshly
+    computed sets are not narrowed by ``publishing_only`` (a superset: the same picks).
     """
     version = comparison_version(session, period_id, questionnaire_id)
     stored = session.scalar(select(ComparisonVersion.version).where(
         ComparisonVersion.period_id == period_id,
         ComparisonVersion.questionnaire_id == questionnaire_id))
     if stored == version:
-        pairs = session.execute(select(NetworkBenchmark.dimension_id, NetworkBenchmark.network_id)
-                                .where(NetworkBenchmark.period_id == period_id,
-                                       NetworkBenchmark.questionnaire_id == questionnaire_id,
-                                       NetworkBenchmark.top_quartile.is_(True))).all()
+        query = select(NetworkBenchmark.dimension_id, NetworkBenchmark.network_id).where(
+            NetworkBenchmark.period_id == period_id,
+            NetworkBenchmark.questionnaire_id == questionnaire_id,
+            NetworkBenchmark.top_quartile.is_(True))
+        if dimension_ids is not None:
+            query = query.where(NetworkBenchmark.dimension_id.in_(sorted(dimension_ids)))
+        if publishing_only:
+            query = query.where(NetworkBenchmark.network_id.in_(
+                select(Practice.network_id).where(Practice.is_published.is_(True))))
+        pairs = session.execute(query).all()
     else:
         frame = store_benchmarks(session, period_id, questionnaire_id, version)
         chosen = frame[frame["top_quartile"]]
         pairs = zip(chosen["dimension_id"], chosen["network_id"], strict=True)
     top: dict[str, set[int]] = {}
     for dim, network_id in pairs:
-        top.setdefault(dim, set()).add(int(network_id))
+        if dimension_ids is None or dim in dimension_ids:
+            top.setdefault(dim, set()).add(int(network_id))
     return top
 
 
@@ -184,7 +202,8 @@ def suggestions_for_rounds(
     for round_, dims in wanted:
         by_comparison[(round_.period_id, round_.questionnaire_id)].append((round_, dims))
     for (period_id, questionnaire_id), items in by_comparison.items():
-        top = top_quartile_networks(session, period_id, questionnaire_id)
+        asked = {dim for _round, dims in items for dim in dims}
+        top = _top_quartile(session, period_id, questionnaire_id, asked, publishing_only=True)
         network_ids = set().union(*top.values()) if top else set()
         practices = _published_of(session, network_ids)
         for round_, dims in items:

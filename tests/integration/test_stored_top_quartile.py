@@ -125,3 +125,33 @@ def test_suggestions_read_the_stored_flags_while_the_data_is_unchanged(imported,
     db.commit()
     assert top_quartile_networks(db, *args) == {}
     db.commit()
+
+
+def test_suggestions_from_the_stored_sets_equal_those_from_the_reference(imported, db):
+    """The suggestions read only the asked dimensions and the publishing networks from the
+    stored rows: the practices picked are those the full reference sets give."""
+    from datetime import datetime
+
+    from assess.models import Practice
+    from assess.services.practices import _pick, _published_of, suggest_practices
+
+    rng = random.Random(21)
+    imported(random_networks(rng, "X", 30), "random.csv")
+    db.expire_all()
+    rounds = db.scalars(select(Round).order_by(Round.id)).all()
+    for minute, round_ in enumerate(rng.sample(rounds, 12)):
+        db.add(Practice(network_id=round_.network_id, title=f"P{minute}", body="How we work.",
+                        language="en", is_published=minute % 4 != 0,
+                        published_at=datetime(2026, 4, 1, 12, minute)))
+    db.commit()
+    first = rounds[0]
+    reference = reference_top_quartile(db, first.period_id, first.questionnaire_id)
+    practices = _published_of(db, set().union(*reference.values()))
+    db.commit()
+    dims = sorted(reference)
+    for attempt in range(2):  # computed and stored, then read from the stored rows
+        for round_ in rounds:
+            expected = {dim: _pick(practices, reference[dim], round_.network_id)
+                        for dim in dims[:attempt + 2]}
+            assert suggest_practices(db, round_, dims[:attempt + 2]) == expected
+            db.commit()
