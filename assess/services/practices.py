@@ -162,8 +162,8 @@ def _top_quartile(session: Session, period_id: int, questionnaire_id: int,
     """top_quartile_networks, narrowed for the suggestions when read from the stored rows.
 
     ``dimension_ids`` keeps only those dimensions; ``publishing_only`` only networks with
-    a published practice (the only ones a suggestion can come from): one indexed query
-    driven by the few publishing networks, flat with the number of networks. Freshly
+    a published practice (the only ones a suggestion can come from): two indexed
+    queries driven by the few publishing networks, flat with the number of networks. Freshly
     computed sets are not narrowed by ``publishing_only`` (a superset: the same picks).
     """
     version = comparison_version(session, period_id, questionnaire_id)
@@ -178,9 +178,12 @@ def _top_quartile(session: Session, period_id: int, questionnaire_id: int,
         if dimension_ids is not None:
             query = query.where(NetworkBenchmark.dimension_id.in_(sorted(dimension_ids)))
         if publishing_only:
-            query = query.where(NetworkBenchmark.network_id.in_(
-                select(Practice.network_id).where(Practice.is_published.is_(True))))
-        pairs = session.execute(query).all()
+            # The publishing networks first, then their rows by primary key: a semi-join
+            # is planned as a scan of the period's rows (thousands) when they are fresh.
+            publishing = sorted(set(session.scalars(select(Practice.network_id).where(
+                Practice.is_published.is_(True)))))
+            query = query.where(NetworkBenchmark.network_id.in_(publishing))
+        pairs = session.execute(query).all() if not publishing_only or publishing else []
     else:
         frame = store_benchmarks(session, period_id, questionnaire_id, version)
         chosen = frame[frame["top_quartile"]]
