@@ -788,19 +788,26 @@ def test_region_with_fewer_than_three_networks_is_suppressed():
             ("East", 5, "d", 50.0),
             ("East", 6, "d", None),
             ("East", 6, "e", 70.0),
+            ("Central", 7, "d", 60.0),
+            ("Central", 8, "d", 70.0),
+            ("Central", 9, "d", 80.0),
         ]
     )
     result = national_comparison(scores)
     # Regions sorted by name; every dimension id gets a key, None when suppressed.
-    assert [r["region"] for r in result["regions"]] == ["East", "South"]
-    east, south = result["regions"]
+    assert [r["region"] for r in result["regions"]] == ["Central", "East", "South"]
+    central, east, south = result["regions"]
     assert south == {"region": "South", "networks": 2, "dimensions": {"d": None, "e": None}}
+    # Rule 13a: South alone hides 2 networks, which the national row minus the shown
+    # regions would reveal; the smallest shown region (3 networks; Central before East
+    # by name) is hidden with it.
+    assert central["dimensions"]["d"] is None
     assert east["networks"] == 4  # 3, 4, 5, and 6 through e
     assert east["dimensions"]["d"]["median"] == 40.0
     assert east["dimensions"]["e"] is None
-    assert result["national"]["networks"] == 6
-    assert result["national"]["dimensions"]["d"]["networks"] == 5  # network 6 has no d score
-    assert result["national"]["dimensions"]["d"]["mean"] == 30.0
+    assert result["national"]["networks"] == 9
+    assert result["national"]["dimensions"]["d"]["networks"] == 8  # network 6 has no d score
+    assert result["national"]["dimensions"]["d"]["mean"] == 45.0
 
 
 def test_national_block_below_three_networks_is_suppressed():
