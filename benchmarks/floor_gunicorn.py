@@ -8,6 +8,8 @@ import types
 from pathlib import Path
 
 _settings = {}
+# gunicorn reads its config file by executing it; this does the same with the
+# repository's own gunicorn.conf.py, so the settings under test are the shipped ones.
 exec((Path(__file__).resolve().parent.parent / "gunicorn.conf.py").read_text(), _settings)  # noqa: S102
 for _name, _value in _settings.items():
     if not _name.startswith("_") and not callable(_value) \
