@@ -32,6 +32,7 @@ from ..models import (
     Response,
     ResponseScore,
     Round,
+    User,
 )
 from ..models.survey import CLOSED, DRAFT, OPEN, SUBMITTED
 from ..questionnaire import Questionnaire
@@ -150,6 +151,12 @@ def reopen_round(session: Session, round_: Round, closes_on: date, today: date) 
         raise SurveyError("The closing date must be in the future.")
     round_.state = OPEN
     round_.closes_on = closes_on
+    # A new closing date earns those who have not answered a new reminder before it.
+    session.execute(
+        update(Invitation)
+        .where(Invitation.round_id == round_.id, Invitation.answered_at.is_(None))
+        .values(reminded_at=None)
+    )
     _results_changed(session, round_)
 
 
@@ -411,7 +418,11 @@ def response_of_invitation(
 
 
 def start_or_resume(session: Session, invitation: Invitation) -> Response:
-    """The invitation's response (a new draft the first time); LinkNotValid when not possible."""
+    """The invitation's response (a new draft the first time); LinkNotValid when not possible.
+
+    A member may hold both a personal link and an account: whichever way they come, they
+    answer the one response of the round, so nobody is counted (or weighs) twice.
+    """
     round_ = invitation.round
     if round_.state != OPEN:
         raise LinkNotValid
@@ -421,7 +432,23 @@ def start_or_resume(session: Session, invitation: Invitation) -> Response:
     if invitation.answered_at is not None:
         # Answered before the round was closed and reopened: the link to the answers is gone.
         raise LinkNotValid
+    by_account = _response_of_invited_account(session, invitation)
+    if by_account is not None:
+        by_account.invitation_id = invitation.id
+        return by_account
     return _new_draft(session, round_, invitation=invitation)
+
+
+def _response_of_invited_account(session: Session, invitation: Invitation) -> Response | None:
+    if not invitation.email:
+        return None
+    return session.scalar(
+        select(Response).join(User, Response.user_id == User.id).where(
+            Response.round_id == invitation.round_id,
+            Response.invitation_id.is_(None),
+            func.lower(User.email) == invitation.email.lower(),
+        )
+    )
 
 
 def start_or_resume_for_user(session: Session, round_: Round, user_id: int,
@@ -432,6 +459,16 @@ def start_or_resume_for_user(session: Session, round_: Round, user_id: int,
         select(Response).where(Response.round_id == round_.id, Response.user_id == user_id)
     )
     if response is not None:
+        return response
+    invitation = session.scalar(
+        select(Invitation).join(User, func.lower(User.email) == func.lower(Invitation.email))
+        .where(Invitation.round_id == round_.id, User.id == user_id)
+    )
+    if invitation is not None:
+        # Invited by email too: the same response as the personal link's.
+        response = start_or_resume(session, invitation)
+        if response.user_id is None:
+            response.user_id = user_id
         return response
     return _new_draft(session, round_, user_id=user_id, organization_id=organization_id)
 

@@ -584,6 +584,38 @@ def test_a_member_answers_from_my_surveys(client, db, auth, make_user, survey_ro
     assert "Answered" in client.get("/my-surveys").get_data(as_text=True)
 
 
+def test_a_member_invited_by_link_who_also_logs_in_answers_one_response(
+        client, db, auth, make_user, invite, survey_round, flagship):
+    make_user("member@example.org", role="member", network=survey_round.network)
+    token = invite("Member@Example.org")
+    client.get(f"/s/{token}")
+    client.post("/survey/page/1", data=page_form(flagship, 1, "4"))
+    assert client.post("/survey/submit").status_code == 303
+
+    auth.login("member@example.org")
+    assert client.post(f"/rounds/{survey_round.id}/answer").status_code == 303
+    client.post("/survey/page/1", data=page_form(flagship, 1, "2", action="save"))
+    assert client.post("/survey/submit").status_code == 303
+    [response] = response_rows(db)  # one respondent, counted once
+    assert response.status == "submitted"
+    values = set(db.scalars(select(Answer.value).where(Answer.response_id == response.id,
+                                                       Answer.value.is_not(None))))
+    assert values == {2}  # the edit of the one response, not a second copy
+
+
+def test_a_member_who_started_logged_in_continues_the_same_answers_by_link(
+        client, db, auth, make_user, invite, survey_round, flagship):
+    make_user("member@example.org", role="member", network=survey_round.network)
+    auth.login("member@example.org")
+    client.post(f"/rounds/{survey_round.id}/answer")
+    client.post("/survey/page/1", data=page_form(flagship, 1, "5", action="save"))
+    token = invite("member@example.org")
+    client.get(f"/s/{token}")
+    assert client.post("/survey/submit").status_code == 303
+    [response] = response_rows(db)
+    assert response.status == "submitted" and response.invitation_id is not None
+
+
 def test_a_member_of_another_network_cannot_answer_for_it(client, auth, make_user,
                                                            make_network, survey_round):
     make_user("outsider@example.org", role="member", network=make_network())

@@ -162,6 +162,25 @@ def test_one_reminder_goes_out_days_before_closing_and_never_twice(app, db, smtp
     assert len(smtp.messages) == 2
 
 
+def test_a_reopened_round_reminds_those_who_have_not_answered_before_its_new_close(
+        app, db, smtp, draft_round):
+    run_tick(app, db, TODAY + timedelta(days=1))
+    answered = db.scalar(select(Invitation).where(Invitation.email == "sam@example.fi"))
+    answered.answered_at = answered.sent_at
+    db.commit()
+    assert run_tick(app, db, TODAY + timedelta(days=7)).reminded == 2
+    assert run_tick(app, db, TODAY + timedelta(days=11)).closed == 1
+    smtp.messages.clear()
+
+    refresh(db)
+    surveys.reopen_round(db, db.get(Round, draft_round.id), TODAY + timedelta(days=20),
+                         TODAY + timedelta(days=12))
+    db.commit()
+    due = run_tick(app, db, TODAY + timedelta(days=17))  # the new close is 3 days away
+    assert due.reminded == 2
+    assert sorted(m["To"] for m in smtp.messages) == ["anna@example.fi", "pekka@example.fi"]
+
+
 def test_running_tick_twice_in_a_row_sends_nothing_twice(app, db, smtp, draft_round):
     day = TODAY + timedelta(days=7)  # opening and the reminder window at once
     first = run_tick(app, db, day)
