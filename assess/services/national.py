@@ -1161,16 +1161,21 @@ PAGE_RENDERER_FILES = (
 )
 
 
-@lru_cache(maxsize=1)
-def _page_renderer_digest() -> str:
-    """Digest of the deployed templates and catalogs (they change only with a deploy)."""
+def _files_digest(seed: str, names: tuple[str, ...]) -> str:
+    """Digest of a format version and the deployed files that render something."""
     from .. import PROJECT_ROOT
 
-    digest = hashlib.sha256(CHARTS_FORMAT.encode())
-    for name in PAGE_RENDERER_FILES:
+    digest = hashlib.sha256(seed.encode())
+    for name in names:
         path = PROJECT_ROOT / name
         digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _page_renderer_digest() -> str:
+    """Digest of the deployed templates and catalogs (they change only with a deploy)."""
+    return _files_digest(CHARTS_FORMAT, PAGE_RENDERER_FILES)
 
 
 def cached_page(session: Session, what: list, inputs: list, render: Callable[[], str]) -> str:
@@ -1266,13 +1271,7 @@ PDF_RENDERER_FILES = (
 
 @lru_cache(maxsize=1)
 def _renderer_digest() -> str:
-    from .. import PROJECT_ROOT
-
-    digest = hashlib.sha256(PDF_LAYOUT_VERSION.encode())
-    for name in PDF_RENDERER_FILES:
-        path = PROJECT_ROOT / name
-        digest.update(path.read_bytes() if path.exists() else b"")
-    return digest.hexdigest()
+    return _files_digest(PDF_LAYOUT_VERSION, PDF_RENDERER_FILES)
 
 
 def _cache_key(data: dict, lang: str) -> tuple[str, str]:
