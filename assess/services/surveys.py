@@ -287,7 +287,11 @@ def parse_invitation_csv(text: str, languages: list[str]) -> list[InvitationRow]
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     rows, problems, seen = [], [], set()
-    for number, cells in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    last_line = 0
+    for cells in reader:
+        # The line the record starts on: a quoted field may span several lines.
+        number, last_line = last_line + 1, reader.line_num
         cells = [c.strip() for c in cells]
         if not any(cells):
             continue

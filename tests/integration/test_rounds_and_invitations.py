@@ -150,6 +150,18 @@ def test_invitations_create_with_send_mails_the_link(app, db, runner, open_round
     assert LINK.search(result.output).group(0) in eml.read_text()
 
 
+def test_invitation_list_problems_name_the_line_the_record_starts_on():
+    text = ('email,organization\n'
+            'anna@example.fi,"Vasa stad\nsocialtjänsten"\n'  # a quoted name over two lines
+            '\n'
+            'not-an-address,Vasa stad\n')
+    with pytest.raises(surveys.SurveyError, match="^line 5: 'not-an-address'"):
+        surveys.parse_invitation_csv(text, ["sv", "fi", "en"])
+    rows = surveys.parse_invitation_csv(text.replace("not-an-address", "b@example.fi"),
+                                        ["sv", "fi", "en"])
+    assert [row.line for row in rows] == [2, 5]
+
+
 def test_invitations_import_with_a_bad_line_in_the_middle_imports_nothing(
     db, runner, open_round, tmp_path
 ):
