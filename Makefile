@@ -43,7 +43,7 @@ bench: $(STAMP)
 	. ./.ci/env && $(BIN)/python benchmarks/run.py
 
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o assess/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o assess/translations/messages.pot .
 	$(BIN)/pybabel update -i assess/translations/messages.pot -d assess/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d assess/translations
 

@@ -14,6 +14,7 @@ import hmac
 import io
 import re
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -46,8 +47,51 @@ MAX_TEXT_LENGTH = 5000
 DONT_KNOW = "dk"
 
 
+def N_(message: str) -> str:
+    """Marks an English message for the translation catalogs; it is translated where shown."""
+    return message
+
+
+def _english(message: str, **params) -> str:
+    return message % params if params else message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason, as an English message with %(name)s parameters, and its line if any."""
+
+    message: str
+    params: dict = field(default_factory=dict)
+    line: int | None = None
+
+    def text(self, translate: Callable[..., str] = _english) -> str:
+        text = translate(self.message, **self.params)
+        if self.line is None:
+            return text
+        return translate(N_("line %(line)d: %(problem)s"), line=self.line, problem=text)
+
+
 class SurveyError(ValueError):
-    """A request that cannot be carried out; the message says why in one sentence."""
+    """A request that cannot be carried out; the message says why in one sentence.
+
+    str() is English (the command line, logs); `translated()` is in the reader's language
+    (pages). Several problems (the lines of a list) are joined with "; ".
+    """
+
+    def __init__(self, message: str = "", /, problems: Iterable[Problem] = (), **params):
+        self.problems = list(problems) or [Problem(message, params)]
+        super().__init__(self.text())
+
+    def text(self, translate: Callable[..., str] = _english) -> str:
+        return "; ".join(problem.text(translate) for problem in self.problems)
+
+    def translated(self) -> str:
+        return "; ".join(self.translated_problems())
+
+    def translated_problems(self) -> list[str]:
+        from flask_babel import gettext
+
+        return [problem.text(gettext) for problem in self.problems]
 
 
 # -- periods ---------------------------------------------------------------------------------
@@ -57,12 +101,12 @@ def create_period(session: Session, label: str, starts_on: date, ends_on: date) 
     label = label.strip()
     if not PERIOD_LABEL.match(label):
         raise SurveyError(
-            f"'{label}' is not a period label; use the year and a name, e.g. 2026-spring."
-        )
+            N_("'%(label)s' is not a period label; use the year and a name, e.g. 2026-spring."),
+            label=label)
     if ends_on < starts_on:
-        raise SurveyError("A period cannot end before it starts.")
+        raise SurveyError(N_("A period cannot end before it starts."))
     if session.scalar(select(Period.id).where(Period.label == label)) is not None:
-        raise SurveyError(f"The period {label} exists already.")
+        raise SurveyError(N_("The period %(label)s exists already."), label=label)
     period = Period(label=label, starts_on=starts_on, ends_on=ends_on)
     session.add(period)
     session.flush()
@@ -72,7 +116,7 @@ def create_period(session: Session, label: str, starts_on: date, ends_on: date) 
 def find_period(session: Session, label: str) -> Period:
     period = session.scalar(select(Period).where(Period.label == label))
     if period is None:
-        raise SurveyError(f"There is no period '{label}'.")
+        raise SurveyError(N_("There is no period '%(label)s'."), label=label)
     return period
 
 
@@ -98,11 +142,12 @@ def open_round(
     """A new round: open now, or a draft that `tick` opens on `opens_on`."""
     opens_on = opens_on or today
     if closes_on <= today:
-        raise SurveyError("The closing date must be in the future.")
+        raise SurveyError(N_("The closing date must be in the future."))
     if closes_on < opens_on:
-        raise SurveyError("The closing date must come after the opening date.")
+        raise SurveyError(N_("The closing date must come after the opening date."))
     if period.ends_on and opens_on > period.ends_on:
-        raise SurveyError(f"The period {period.label} has ended by the opening date.")
+        raise SurveyError(N_("The period %(period)s has ended by the opening date."),
+                          period=period.label)
     exists = session.scalar(
         select(Round.id).where(
             Round.network_id == network.id,
@@ -112,8 +157,8 @@ def open_round(
     )
     if exists is not None:
         raise SurveyError(
-            f"{network.name} already has a round of this questionnaire in {period.label}."
-        )
+            N_("%(network)s already has a round of this questionnaire in %(period)s."),
+            network=network.name, period=period.label)
     round_ = Round(
         network_id=network.id,
         period_id=period.id,
@@ -127,28 +172,29 @@ def open_round(
             session.add(round_)
     except IntegrityError:  # another request opened the same round a moment ago
         raise SurveyError(
-            f"{network.name} already has a round of this questionnaire in {period.label}."
-        ) from None
+            N_("%(network)s already has a round of this questionnaire in %(period)s."),
+            network=network.name, period=period.label) from None
     return round_
 
 
 def extend_round(session: Session, round_: Round, closes_on: date, today: date) -> None:
     if round_.state == CLOSED:
-        raise SurveyError("The round is closed; reopen it instead.")
+        raise SurveyError(N_("The round is closed; reopen it instead."))
     if closes_on <= today:
-        raise SurveyError("The closing date must be in the future.")
+        raise SurveyError(N_("The closing date must be in the future."))
     if round_.opens_on and closes_on < round_.opens_on:
-        raise SurveyError("The closing date must come after the opening date.")
+        raise SurveyError(N_("The closing date must come after the opening date."))
     round_.closes_on = closes_on
 
 
 def reopen_round(session: Session, round_: Round, closes_on: date, today: date) -> None:
     if round_.state != CLOSED:
-        raise SurveyError("Only a closed round can be reopened.")
+        raise SurveyError(N_("Only a closed round can be reopened."))
     if not is_current(round_.period, today):
-        raise SurveyError(f"The period {round_.period.label} is over; its rounds stay closed.")
+        raise SurveyError(N_("The period %(period)s is over; its rounds stay closed."),
+                          period=round_.period.label)
     if closes_on <= today:
-        raise SurveyError("The closing date must be in the future.")
+        raise SurveyError(N_("The closing date must be in the future."))
     round_.state = OPEN
     round_.closes_on = closes_on
     # A new closing date earns those who have not answered a new reminder before it.
@@ -283,7 +329,7 @@ def parse_invitation_csv(text: str, languages: list[str]) -> list[InvitationRow]
     """`email,organization[,language]` lines; raises SurveyError listing every bad line."""
     text = text.lstrip("\ufeff")
     if "\x00" in text:
-        raise SurveyError("line 1: the file is not text")
+        raise SurveyError(problems=[Problem(N_("the file is not text"), line=1)])
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     rows, problems, seen = [], [], set()
@@ -298,25 +344,27 @@ def parse_invitation_csv(text: str, languages: list[str]) -> list[InvitationRow]
         if number == 1 and cells[0].lower() == "email":
             continue  # a header line
         if len(cells) > 3:
-            problems.append(f"line {number}: expected email,organization[,language]")
+            problems.append(Problem(N_("expected email,organization[,language]"), line=number))
             continue
         email = cells[0]
         organization = cells[1] if len(cells) > 1 and cells[1] else None
         language = cells[2].lower() if len(cells) > 2 and cells[2] else None
         if not EMAIL.match(email) or len(email) > 254:
-            problems.append(f"line {number}: '{email}' is not an email address")
+            problems.append(Problem(N_("'%(email)s' is not an email address"),
+                                    {"email": email}, number))
         elif email.lower() in seen:
-            problems.append(f"line {number}: {email} is listed twice")
+            problems.append(Problem(N_("%(email)s is listed twice"), {"email": email}, number))
         if language is not None and language not in languages:
-            problems.append(f"line {number}: language must be one of {', '.join(languages)}")
+            problems.append(Problem(N_("language must be one of %(languages)s"),
+                                    {"languages": ", ".join(languages)}, number))
         if organization and len(organization) > 200:
-            problems.append(f"line {number}: the organisation name is too long")
+            problems.append(Problem(N_("the organisation name is too long"), line=number))
         seen.add(email.lower())
         rows.append(InvitationRow(number, email, organization, language))
     if problems:
-        raise SurveyError("; ".join(problems))
+        raise SurveyError(problems=problems)
     if not rows:
-        raise SurveyError("The list has no email addresses.")
+        raise SurveyError(N_("The list has no email addresses."))
     return rows
 
 
@@ -344,14 +392,14 @@ def create_invitation(
 ) -> tuple[Invitation, str]:
     """A personal link for one member; returns the invitation and its token."""
     if round_.state == CLOSED:
-        raise SurveyError("The round is closed; no more invitations can be sent.")
+        raise SurveyError(N_("The round is closed; no more invitations can be sent."))
     if email is not None and (not EMAIL.match(email) or len(email) > 254):
-        raise SurveyError(f"'{email}' is not an email address.")
+        raise SurveyError(N_("'%(email)s' is not an email address."), email=email)
     if email is not None and session.scalar(
         select(Invitation.id).where(Invitation.round_id == round_.id,
                                     func.lower(Invitation.email) == email.lower())
     ):
-        raise SurveyError(f"{email} has been invited to this round already.")
+        raise SurveyError(N_("%(email)s has been invited to this round already."), email=email)
     org = _organization(session, round_.network_id, organization)
     invitation = Invitation(
         round_id=round_.id,
@@ -377,9 +425,9 @@ def create_invitations(
             created.append(create_invitation(session, secret_key, round_, row.email,
                                              row.organization, row.language))
         except SurveyError as exc:
-            problems.append(f"line {row.line}: {exc}")
+            problems += [Problem(p.message, p.params, row.line) for p in exc.problems]
     if problems:
-        raise SurveyError("; ".join(problems))
+        raise SurveyError(problems=problems)
     return created
 
 

@@ -7,7 +7,6 @@ only: who answered, and what, is never shown.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from flask import (
@@ -262,7 +261,7 @@ def open_new_round():
                                     today, opens_on)
     except surveys.SurveyError as exc:
         session.rollback()
-        form.closes_on.errors.append(str(exc))
+        form.closes_on.errors.append(exc.translated())
         return _render_list(form, 400)
     audit.record("round_opened", target=f"round:{round_.id}",
                  detail=f"{round_.state} closes_on={round_.closes_on}", commit=False)
@@ -389,17 +388,12 @@ def invite_from_list(round_id: int):
                                              rows)
     except surveys.SurveyError as exc:
         session.rollback()
-        return _render_manage(round_, 400, problems=_split_problems(str(exc)), invite_list=form)
+        return _render_manage(round_, 400, problems=exc.translated_problems(), invite_list=form)
     audit.record("invitations_created", target=f"round:{round_.id}",
                  detail=f"count={len(created)} from list", commit=False)
     session.commit()
     _mail_new_invitations(round_, [invitation.id for invitation, _token in created])
     return _back(round_)
-
-
-def _split_problems(message: str) -> list[str]:
-    """The service joins its problems with '; ' and starts each with 'line N:'."""
-    return re.split(r"; (?=line \d+:)", message)
 
 
 @bp.route("/rounds/<int:round_id>/invitations", methods=["POST"])
@@ -427,7 +421,7 @@ def invite_one(round_id: int):
         )
     except surveys.SurveyError as exc:
         session.rollback()
-        form.email.errors.append(str(exc))
+        form.email.errors.append(exc.translated())
         return _render_manage(round_, 400, invite_one=form)
     audit.record("invitations_created", target=f"round:{round_.id}", detail="count=1",
                  commit=False)
@@ -498,7 +492,7 @@ def extend_round(round_id: int):
         surveys.extend_round(session, round_, form.closes_on.data, _today())
     except surveys.SurveyError as exc:
         session.rollback()
-        form.closes_on.errors.append(str(exc))
+        form.closes_on.errors.append(exc.translated())
         return _render_manage(round_, 400, extend=form)
     audit.record("round_extended", target=f"round:{round_.id}",
                  detail=f"closes_on={round_.closes_on}", commit=False)
@@ -526,7 +520,7 @@ def reopen_round(round_id: int):
         surveys.reopen_round(session, round_, form.closes_on.data, _today())
     except surveys.SurveyError as exc:
         session.rollback()
-        form.closes_on.errors.append(str(exc))
+        form.closes_on.errors.append(exc.translated())
         return _render_manage(round_, 400, reopen=form)
     audit.record("round_reopened", target=f"round:{round_.id}",
                  detail=f"closes_on={round_.closes_on}", commit=False)
@@ -580,7 +574,7 @@ def create_period_view():
         period = surveys.create_period(session, label, form.starts_on.data, form.ends_on.data)
     except surveys.SurveyError as exc:
         session.rollback()
-        form.label.errors.append(str(exc))
+        form.label.errors.append(exc.translated())
         return _render_periods(form, 400)
     audit.record("period_created", target=f"period:{period.id}", detail=period.label,
                  commit=False)

@@ -254,6 +254,24 @@ def test_pasted_list_with_a_bad_address_creates_nothing_and_names_the_line(leade
     assert count(db, Invitation) == 0
 
 
+@pytest.mark.parametrize(("lang", "line", "twice"), [
+    ("sv", "rad 2: &#39;anna at example&#39; är ingen e-postadress",
+     "rad 3: anna@example.fi finns två gånger i listan"),
+    ("fi", "rivi 2: &#39;anna at example&#39; ei ole sähköpostiosoite",
+     "rivi 3: anna@example.fi on listassa kahdesti"),
+])
+def test_list_problems_are_shown_in_the_leaders_language(leader, db, open_round, lang, line,
+                                                         twice):
+    leader.post("/language", data={"lang": lang})
+    response = leader.post(f"/rounds/{open_round.id}/invitations/list", data={
+        "list-addresses": "anna@example.fi,Vasa stad,sv\nanna at example,Vasa stad\n"
+                          "anna@example.fi,Vasa stad\n"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert line in page and twice in page
+    assert count(db, Invitation) == 0
+
+
 def test_leader_invites_sees_counts_only_reminds_and_closes(app, leader, db, open_round):
     response = leader.post(f"/rounds/{open_round.id}/invitations/list", data={
         "list-addresses": "anna@example.fi,Vasa stad,sv\nbo@example.fi,Vasa stad\n"
