@@ -721,10 +721,10 @@ def write_markdown(results: Results, info: dict, command: dict, path: Path,
         f"Written by `make bench` (`benchmarks/run.py {command['argv']}`) on "
         f"{command['when']}; the run took {minutes:.1f} minutes. Each figure is measured "
         "beside its floor in the same run: on a shared 2-core machine the ratios are what "
-        "count, not the absolute numbers. Other engineers' test suites ran on the machine "
-        "meanwhile (see the load average), which put every absolute figure, floors "
-        "included, several times below the floors measured earlier on an idle machine "
-        "(bare Flask ~7,600 req/s, Core insert ~890 req/s).",
+        "count, not the absolute numbers: any other work on the machine (see the load "
+        "average at the start) slows a figure and its floor alike. The floors measured "
+        "earlier on these machines, for comparison: bare Flask ~7,600 req/s, Core insert "
+        "~890 req/s.",
         "",
         "## Machine",
         "",
@@ -821,6 +821,61 @@ def only_pdf(args) -> int:
     return 0
 
 
+def measure_size(results: Results, name: str, networks: int):
+    """Load `networks` networks into database `name` and add the growth figures."""
+    url = create_pg_database(name)
+    log(f"PostgreSQL: loading {networks} networks")
+    timings = load_dataset(url, networks)
+    rate = timings["responses"] / timings["import"]
+    log(f"PostgreSQL: COPY floor for {timings['responses']} responses")
+    floor = copy_floor(url)
+    floor_rate = timings["responses"] / floor
+    growth = results.growth
+    growth.setdefault("demo-data load (s)", {})[networks] = timings["load"]
+    growth.setdefault("import_frame (responses/s)", {})[networks] = rate
+    growth.setdefault("COPY floor (responses/s)", {})[networks] = floor_rate
+    log(f"reports at {networks} networks")
+    reports = bench_reports(url, networks)
+    for label, key in (("network report JSON (ms)", "network_json"),
+                       ("network report page (ms)", "network_page"),
+                       ("national JSON (ms)", "national_json"),
+                       ("national page (ms)", "national_page"),
+                       ("GROUP BY all respondent scores (ms)", "score_group_by")):
+        growth.setdefault(label, {})[networks] = reports[key].median * 1e3
+    return url, timings, floor, reports
+
+
+def load_saved() -> tuple[Results, dict]:
+    saved = json.loads(RESULTS_JSON.read_text())
+    results = Results()
+    results.rows, results.notes = saved["rows"], saved["notes"]
+    results.growth = {name: {int(k): v for k, v in values.items()}
+                      for name, values in saved["growth"].items()}
+    return results, saved
+
+
+def add_size(networks: int) -> int:
+    """--add-size: one more point of the growth plot, beside the last full run's."""
+    results, saved = load_saved()
+    name = f"assess_bench_{networks}"
+    try:
+        measure_size(results, name, networks)
+    finally:
+        drop_pg_database(name)
+    results.notes = [note for note in results.notes if not note.startswith("10,000 networks")]
+    results.notes.append(
+        f"The growth plot's {networks}-network point was measured by "
+        f"`benchmarks/run.py --add-size {networks}` on {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"after the run above, on the same machine; the table's figures are the national "
+        f"scale's.")
+    saved.update(notes=results.notes, growth=results.growth)
+    RESULTS_JSON.write_text(json.dumps(saved, indent=1))
+    plot_growth(results, BENCH_DIR / "growth.png")
+    write_markdown(results, saved["info"], saved["command"], BENCH_DIR / "RESULTS.md",
+                   saved["minutes"])
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="200,1000,2000",
@@ -837,6 +892,9 @@ def main() -> int:
     parser.add_argument("--output", default=str(BENCH_DIR / "RESULTS.md"))
     parser.add_argument("--render-only", action="store_true",
                         help="rewrite RESULTS.md and growth.png from benchmarks/results.json")
+    parser.add_argument("--add-size", type=int, metavar="NETWORKS",
+                        help="measure the growth figures at one more size (e.g. 10000) and add "
+                             "them to the last run's results.json, growth.png and RESULTS.md")
     parser.add_argument("--only-pdf", action="store_true",
                         help="load the largest size and measure only the PDF figures (PDF "
                              "render, cache, answering while PDFs render, worker memory); "
@@ -844,12 +902,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.only_pdf:
         return only_pdf(args)
+    if args.add_size:
+        return add_size(args.add_size)
     if args.render_only:
-        saved = json.loads(RESULTS_JSON.read_text())
-        results = Results()
-        results.rows, results.notes = saved["rows"], saved["notes"]
-        results.growth = {name: {int(k): v for k, v in values.items()}
-                          for name, values in saved["growth"].items()}
+        results, saved = load_saved()
         plot_growth(results, BENCH_DIR / "growth.png")
         write_markdown(results, saved["info"], saved["command"], Path(args.output),
                        saved["minutes"])
@@ -870,30 +926,8 @@ def main() -> int:
     try:
         for networks in sizes:
             name = f"assess_bench_{networks}"
-            url = create_pg_database(name)
             databases.append(name)
-            log(f"PostgreSQL: loading {networks} networks")
-            timings = load_dataset(url, networks)
-            rate = timings["responses"] / timings["import"]
-            log(f"PostgreSQL: COPY floor for {timings['responses']} responses")
-            floor = copy_floor(url)
-            floor_rate = timings["responses"] / floor
-            growth = results.growth
-            growth.setdefault("demo-data load (s)", {})[networks] = timings["load"]
-            growth.setdefault("import_frame (responses/s)", {})[networks] = rate
-            growth.setdefault("COPY floor (responses/s)", {})[networks] = floor_rate
-            log(f"reports at {networks} networks")
-            reports = bench_reports(url, networks)
-            growth.setdefault("network report JSON (ms)", {})[networks] = \
-                reports["network_json"].median * 1e3
-            growth.setdefault("network report page (ms)", {})[networks] = \
-                reports["network_page"].median * 1e3
-            growth.setdefault("national JSON (ms)", {})[networks] = \
-                reports["national_json"].median * 1e3
-            growth.setdefault("national page (ms)", {})[networks] = \
-                reports["national_page"].median * 1e3
-            growth.setdefault("GROUP BY all respondent scores (ms)", {})[networks] = \
-                reports["score_group_by"].median * 1e3
+            url, timings, floor, reports = measure_size(results, name, networks)
             if networks == sizes[0]:
                 small_reports = reports
             if networks == sizes[-1]:
@@ -950,8 +984,8 @@ def main() -> int:
     if max(sizes) < 10_000:
         results.notes.append(
             "10,000 networks were not run: loading them takes about five times the national "
-            "load on this shared 2-core machine; run `benchmarks/run.py --sizes "
-            "200,2000,10000` to add them.")
+            "load on this shared 2-core machine; `benchmarks/run.py --add-size 10000` "
+            "adds them to the growth plot.")
     print()
     print("figure | median | floor | ratio | target | met")
     for row in results.rows:
