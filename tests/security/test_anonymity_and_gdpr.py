@@ -17,6 +17,7 @@ from assess.models import (
     AuditEvent,
     Invitation,
     PasswordReset,
+    Period,
     RecoveryCode,
     Response,
     Round,
@@ -181,7 +182,8 @@ def test_gdpr_erase_removes_the_person_and_keeps_results_the_same(app, client, d
                                                                    open_round, runner):
     from assess.services.accounts import create_user
 
-    # Three invitees answer; the erased member is one of them, and has a draft elsewhere too.
+    # Three invitees answer; the erased member is one of them, and has a draft elsewhere too
+    # (in another round of the network: in this one the account reaches the same response).
     people = []
     for n in range(3):
         invitation_token = _invite(app, db, world, f"person{n}@example.org")
@@ -189,11 +191,19 @@ def test_gdpr_erase_removes_the_person_and_keeps_results_the_same(app, client, d
         answer_by_link(app.test_client(), invitation_token)
     erased_token = people[0]
     user = create_user(db, "person0@example.org", PASSWORD, "member", "Network A")
+    later = Period(label=f"{date.today().year}-later", starts_on=date.today(),
+                   ends_on=date.today() + timedelta(days=90))
+    db.add(later)
+    db.flush()
+    elsewhere = Round(network_id=world.network_a, period_id=later.id,
+                      questionnaire_id=open_round.questionnaire_id, opens_on=date.today(),
+                      closes_on=date.today() + timedelta(days=30), state="open")
+    db.add(elsewhere)
     db.commit()
     user_id = user.id
     member = app.test_client()
     member.post("/login", data={"email": "person0@example.org", "password": PASSWORD})
-    member.post(f"/rounds/{world.round_a}/answer")
+    member.post(f"/rounds/{elsewhere.id}/answer")
     member.post("/survey/page/1", data={"item_a1": "1"})  # a draft through the account
     db.add(PasswordReset(user_id=user_id, token_hash="f" * 64, expires_at=utcnow()))
     db.commit()
