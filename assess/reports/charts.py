@@ -155,6 +155,11 @@ def radar_figure(labels: Sequence[str], series: Sequence[Series], *, title: str,
         ax.set_yticks([20, 40, 60, 80, 100])
         ax.set_yticklabels(["20", "40", "60", "80", ""], fontsize=7, color=MUTED)
         ax.set_rlabel_position(360 / len(labels) / 2)
+        for ring_label in ax.get_yticklabels():
+            # Readable where a data line crosses the ring values.
+            ring_label.set_bbox({"facecolor": "white", "edgecolor": "none", "pad": 0.6,
+                                 "alpha": 0.85})
+            ring_label.set_zorder(10)
         ax.set_xticks(angles)
         ax.set_xticklabels([wrap_label(label, 16) for label in labels], fontsize=8.5)
         ax.tick_params(axis="x", pad=10)
