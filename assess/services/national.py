@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -1017,6 +1018,18 @@ TILE_POSITIONS = {
 TILE_COLUMNS = 5
 
 
+def _abbreviation(name: str, taken: set) -> str:
+    """A short label for a region without a code: its words' initials, unique on the map
+    ("Etelä-Karjala" EK and "Etelä-Pohjanmaa" EP, where the first letters would not do)."""
+    words = [w for w in re.split(r"[\s\-–]+", name) if w]
+    base = "".join(w[0] for w in words).upper()[:4] if len(words) > 1 else name[:4]
+    label, number = base, 2
+    while label in taken:
+        label, number = f"{base}{number}", number + 1
+    taken.add(label)
+    return label
+
+
 def tile_map(data: dict, dimension_id: str, regions: Mapping[str, dict]) -> list[dict]:
     """One tile per region, placed like the map, with the median of ``dimension_id``.
 
@@ -1026,9 +1039,11 @@ def tile_map(data: dict, dimension_id: str, regions: Mapping[str, dict]) -> list
     """
     blocks = {b["region"]: b for b in data["regions"]}
     tiles, extra = [], 0
+    taken = {info.get("code") for info in regions.values() if info.get("code")}
     for name, info in sorted(regions.items(), key=lambda pair: pair[0]):
-        code = info.get("code") or ""
-        position = TILE_POSITIONS.get(code)
+        code = info.get("code")
+        position = TILE_POSITIONS.get(code) if code else None
+        code = code or _abbreviation(name, taken)  # a made-up label is never a map place
         if position is None:
             position = (7 + extra // TILE_COLUMNS, 1 + extra % TILE_COLUMNS)
             extra += 1
@@ -1037,7 +1052,7 @@ def tile_map(data: dict, dimension_id: str, regions: Mapping[str, dict]) -> list
         networks = block["networks"] if block else 0
         state = "value" if cell else ("suppressed" if networks else "empty")
         tiles.append({
-            "name": name, "code": code or name[:4], "region_id": info.get("id"),
+            "name": name, "code": code, "region_id": info.get("id"),
             "row": position[0], "col": position[1], "state": state,
             "median": cell["median"] if cell else None,
             "level": scoring.level_for(cell["median"]) if cell else None,
