@@ -50,6 +50,12 @@ class Selection:
 
 
 def _selection() -> Selection:
+    return selection_from_request()
+
+
+def selection_from_request(filters: bool = True) -> Selection:
+    """The period and questionnaire asked for, or the defaults; theme and dimension only
+    where the page offers them (`filters`)."""
     session = get_session()
     versions = service.questionnaire_versions(session)
     slugs = sorted({slug for slug, _version in versions})
@@ -64,8 +70,8 @@ def _selection() -> Selection:
         period=period,
         slug=slug,
         version=version,
-        theme=(request.args.get("theme") or "").strip() or None,
-        dimension=request.args.get("dimension") or None,
+        theme=(request.args.get("theme") or "").strip() or None if filters else None,
+        dimension=request.args.get("dimension") or None if filters else None,
         periods=[p.label for p in service.periods_newest_first(session)],
         slugs=slugs,
         versions=[v for s, v in versions if s == slug],

@@ -8,7 +8,7 @@ when the network's leader allows it (``Network.is_named_nationally``), otherwise
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from ..services import audit, scope
 from ..services import national as service
 from ..services.questionnaires import definition_of, find_version
 from ..services.reports import ReportError
-from .national import DEFAULT_QUESTIONNAIRE, Selection
+from .national import Selection, selection_from_request
 
 bp = Blueprint("regions", __name__)
 
@@ -49,19 +49,7 @@ def _shows_name(region: Region):
 
 
 def _selection() -> Selection:
-    session = get_session()
-    versions = service.questionnaire_versions(session)
-    slugs = sorted({slug for slug, _version in versions})
-    slug = request.args.get("questionnaire") or (
-        DEFAULT_QUESTIONNAIRE if DEFAULT_QUESTIONNAIRE in slugs else (slugs[0] if slugs else None)
-    )
-    version = request.args.get("version", type=int)
-    period = request.args.get("period") or (
-        service.default_period(session, slug, version) if slug else None
-    )
-    return Selection(period=period, slug=slug, version=version, theme=None, dimension=None,
-                     periods=[p.label for p in service.periods_newest_first(session)],
-                     slugs=slugs, versions=[v for s, v in versions if s == slug])
+    return selection_from_request(filters=False)
 
 
 @bp.route("/regions")
