@@ -605,27 +605,12 @@ def rounds_close(network_name, period_label, questionnaire_slug) -> None:
 @with_appcontext
 def rounds_list(network_name) -> None:
     """List rounds with their dates and response counts."""
-    from sqlalchemy import func, select
-
-    from .models import Invitation, Network, Period, QuestionnaireVersion, Round
+    from .models import Round
     from .services.accounts import AccountError, find_network
+    from .services.surveys import round_listing
 
     session = _session()
-    counts = (
-        select(Invitation.round_id, func.count(Invitation.id).label("invited"),
-               func.count(Invitation.answered_at).label("answered"))
-        .group_by(Invitation.round_id)
-        .subquery()
-    )
-    query = (
-        select(Round, Network.name, Period.label, QuestionnaireVersion, counts.c.invited,
-               counts.c.answered)
-        .join(Network, Round.network_id == Network.id)
-        .join(Period, Round.period_id == Period.id)
-        .join(QuestionnaireVersion, Round.questionnaire_id == QuestionnaireVersion.id)
-        .outerjoin(counts, counts.c.round_id == Round.id)
-        .order_by(Period.label.desc(), Network.name, QuestionnaireVersion.slug)
-    )
+    query = round_listing()
     if network_name:
         try:
             query = query.where(Round.network_id == find_network(session, network_name).id)

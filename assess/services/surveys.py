@@ -697,6 +697,26 @@ def questionnaire_of(round_: Round) -> Questionnaire:
 # -- progress --------------------------------------------------------------------------------
 
 
+def round_listing():
+    """Rounds with network name, period label, questionnaire and invitation counts
+    (invited, answered), newest period first: the rounds list of the page and the CLI."""
+    counts = (
+        select(Invitation.round_id, func.count(Invitation.id).label("invited"),
+               func.count(Invitation.answered_at).label("answered"))
+        .group_by(Invitation.round_id)
+        .subquery()
+    )
+    return (
+        select(Round, Network.name, Period.label, QuestionnaireVersion, counts.c.invited,
+               counts.c.answered)
+        .join(Network, Round.network_id == Network.id)
+        .join(Period, Round.period_id == Period.id)
+        .join(QuestionnaireVersion, Round.questionnaire_id == QuestionnaireVersion.id)
+        .outerjoin(counts, counts.c.round_id == Round.id)
+        .order_by(Period.label.desc(), Network.name, QuestionnaireVersion.slug)
+    )
+
+
 def round_progress(session: Session, round_: Round) -> Progress:
     """Counts only: who answered what is never shown."""
     progress = Progress()

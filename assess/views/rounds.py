@@ -121,25 +121,7 @@ def _today() -> date:
 
 def _round_lines(network_ids: set[int] | None) -> list[dict]:
     session = get_session()
-    counts = (
-        select(
-            Invitation.round_id,
-            func.count(Invitation.id).label("invited"),
-            func.count(Invitation.answered_at).label("answered"),
-        )
-        .group_by(Invitation.round_id)
-        .subquery()
-    )
-    query = (
-        select(Round, Network.name, Period.label, QuestionnaireVersion, counts.c.invited,
-               counts.c.answered)
-        .join(Network, Round.network_id == Network.id)
-        .join(Period, Round.period_id == Period.id)
-        .join(QuestionnaireVersion, Round.questionnaire_id == QuestionnaireVersion.id)
-        .outerjoin(counts, counts.c.round_id == Round.id)
-        .order_by(Period.label.desc(), Network.name, QuestionnaireVersion.slug)
-        .limit(LIST_LIMIT)
-    )
+    query = surveys.round_listing().limit(LIST_LIMIT)
     if network_ids is not None:
         if not network_ids:
             return []
