@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
+from tiny_import import TINY, import_rows
 
 from assess.models import Network, Round
 from assess.questionnaire import load_questionnaire_file
 from assess.services.questionnaires import load_into_db
 
-TINY = Path(__file__).parents[1] / "data" / "tiny.v1.yaml"
-HEADER = ("region,network,period,respondent,organization,submitted_at,"
-          "a1,a2,b1,b2,c1,c2,d1,d2,t1,t2,t3,note")
 #: A network name a spreadsheet would run as a formula.
 EVIL = "=HYPERLINK(\"http://x\";\"y\")"
 EVIL_CSV = '"=HYPERLINK(""http://x"";""y"")"'
@@ -26,14 +23,6 @@ ROWS = [
     f"R1,{EVIL_CSV},2026-spring,resp-gamma,B,2026-03-16T09:00:00,4,4,5,5,1,1,dk,dk,3,5,2,",
     f"R1,{EVIL_CSV},2026-spring,resp-delta,,2026-03-17T09:00:00,5,4,3,3,2,4,3,3,5,3,5,",
 ]
-
-
-
-def import_rows(runner, tmp_path, rows, name="responses.csv"):
-    path = tmp_path / name
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    result = runner.invoke(args=["import-responses", str(path), "--questionnaire", "tiny"])
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture

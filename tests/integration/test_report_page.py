@@ -8,18 +8,15 @@ round; N2 and N3 share its region, so the region median exists; N4 is in region 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from tiny_import import HEADER, TINY, import_rows
 
 from assess.models import Network, Region, Round
 from assess.questionnaire import load_questionnaire_file
 from assess.services.questionnaires import load_into_db
 
-TINY = Path(__file__).parents[1] / "data" / "tiny.v1.yaml"
-HEADER = ("region,network,period,respondent,organization,submitted_at,"
-          "a1,a2,b1,b2,c1,c2,d1,d2,t1,t2,t3,note")
 N1_SPRING = [
     "R1,N1,2026-spring,r1,A,2026-03-15T10:00:00,5,5,4,4,3,3,1,dk,5,1,4,Good meetings",
     "R1,N1,2026-spring,r2,A,2026-03-15T11:00:00,3,5,4,2,3,,2,2,4,2,3,",
@@ -38,14 +35,6 @@ N1_AUTUMN = [r.replace("N1 org 0", "A").replace("N1 org 1", "B")
              for r in uniform("N1", "R1", 2, period="2025-autumn", month="2025-10")]
 OTHERS = [*uniform("N2", "R1", 3), *uniform("N3", "R1", 4), *uniform("N4", "R2", 5)]
 LANGS = ["en", "sv", "fi"]
-
-
-
-def import_rows(runner, tmp_path, rows, name="responses.csv", header=HEADER):
-    path = tmp_path / name
-    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    result = runner.invoke(args=["import-responses", str(path), "--questionnaire", "tiny"])
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture

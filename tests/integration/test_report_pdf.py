@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
+from tiny_import import TINY, import_rows
 
 from assess.models import Network, RenderedReport, Round
 from assess.questionnaire import load_questionnaire_file
@@ -16,9 +16,6 @@ from assess.reports import pdf as pdf_module
 from assess.services import schedule
 from assess.services.questionnaires import load_into_db
 
-TINY = Path(__file__).parents[1] / "data" / "tiny.v1.yaml"
-HEADER = ("region,network,period,respondent,organization,submitted_at,"
-          "a1,a2,b1,b2,c1,c2,d1,d2,t1,t2,t3,note")
 N1_SPRING = [
     "R1,Čáhcegáddi ŋ network,2026-spring,r1,A,2026-03-15T10:00:00,5,5,4,4,3,3,1,dk,5,1,4,Bra",
     "R1,Čáhcegáddi ŋ network,2026-spring,r2,A,2026-03-15T11:00:00,3,5,4,2,3,,2,2,4,2,3,",
@@ -31,14 +28,6 @@ AUTUMN = [
     for i, org in enumerate(["A", "B", "C"])
 ]
 NAME = "Čáhcegáddi ŋ network"
-
-
-
-def import_rows(runner, tmp_path, rows, name="responses.csv"):
-    path = tmp_path / name
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    result = runner.invoke(args=["import-responses", str(path), "--questionnaire", "tiny"])
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture

@@ -10,19 +10,16 @@ trust 62.5 (4).
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from tiny_import import TINY, import_rows
 
 from assess.models import Network, Period, Region, Round, Target
 from assess.questionnaire import load_questionnaire_file
 from assess.services.questionnaires import load_into_db
 from assess.services.targets import TargetLine, gap, percent_to_target, progress
 
-TINY = Path(__file__).parents[1] / "data" / "tiny.v1.yaml"
-HEADER = ("region,network,period,respondent,organization,submitted_at,"
-          "a1,a2,b1,b2,c1,c2,d1,d2,t1,t2,t3,note")
 N1_SPRING = [
     "R1,N1,2026-spring,r1,A,2026-03-15T10:00:00,5,5,4,4,3,3,1,dk,5,1,4,",
     "R1,N1,2026-spring,r2,A,2026-03-15T11:00:00,3,5,4,2,3,,2,2,4,2,3,",
@@ -31,14 +28,6 @@ N1_SPRING = [
 ]
 N1_AUTUMN = [f"R1,N1,2025-autumn,a{i},{org},2025-10-20T12:00:00," + ",".join(["1"] * 11) + ","
              for i, org in enumerate("ABC")]
-
-
-
-def import_rows(runner, tmp_path, rows, name):
-    path = tmp_path / name
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    result = runner.invoke(args=["import-responses", str(path), "--questionnaire", "tiny"])
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture
