@@ -631,27 +631,35 @@ def rounds_list(network_name) -> None:
 @click.option("--today", type=ISO_DATE, help="Run as if it were this day (default: today).")
 @with_appcontext
 def rounds_tick(today) -> None:
-    """The daily run: open and close rounds on their dates, mail invitations and reminders.
+    """The daily run: open and close rounds on their dates, mail invitations and reminders,
+    render the report PDFs of recently closed rounds.
 
-    Safe to run again, and on several hosts at once. Exits with 1 when a mail could not
-    be sent; that mail is retried on the next run.
+    Safe to run again, and on several hosts at once: on PostgreSQL a run started while
+    another one works says so and does nothing. Exits with 1 when a mail could not be
+    sent; that mail is retried on the next run.
     """
     from datetime import date
 
-    from .services.schedule import tick
+    from .services.schedule import tick, tick_lock
 
     config = current_app.config
     config.setdefault("REMINDER_DAYS", 3)
     _warn_about_base_url()
-    report = tick(
-        _session(),
-        _date(today) or date.today(),
-        _send(),
-        config["SECRET_KEY"],
-        config["BASE_URL"],
-        int(config["REMINDER_DAYS"]),
-        _config_min_respondents(),
-    )
+    session = _session()
+    with tick_lock(session) as alone:
+        if not alone:
+            click.echo("Another `assess rounds tick` is running on this database; "
+                       "this one does nothing.")
+            return
+        report = tick(
+            session,
+            _date(today) or date.today(),
+            _send(),
+            config["SECRET_KEY"],
+            config["BASE_URL"],
+            int(config["REMINDER_DAYS"]),
+            _config_min_respondents(),
+        )
     click.echo(report.format())
     if report.failed:
         sys.exit(1)

@@ -25,6 +25,7 @@ from functools import lru_cache
 from flask import render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -366,26 +367,55 @@ def report_pdf(session: Session, round_: Round, lang: str, default_k: int = 5) -
     Needs an app context with the reader's language forced or selected; the caller commits
     (the cache row, and any results recomputed on the way).
     """
+    return _cached_or_rendered_pdf(session, round_, lang, default_k)[0]
+
+
+def _cached_or_rendered_pdf(session: Session, round_: Round, lang: str,
+                            default_k: int) -> tuple[bytes, bool]:
+    """report_pdf(), and whether the PDF was rendered now (False: it came from the cache)."""
     report = network_report(session, round_, lang, default_k)
     key = cache_key(round_.id, lang)
     version = cache_version(round_, report, lang)
     cached = session.get(RenderedReport, key)
     if cached is not None and cached.data_version == version:
-        return cached.body
+        return cached.body, False
     body = render_report_pdf(report)
     store_rendered(session, key, version, "application/pdf", body)
-    return body
+    return body, True
+
+
+def missing_pdfs(session: Session, round_ids: Sequence[int],
+                 languages: Sequence[str]) -> list[tuple[int, str]]:
+    """(round id, language) of the rounds' PDFs that the cache lacks for their current data.
+
+    Only the data_version part of the cached version is compared (cache_version starts
+    with it), so no report has to be built to know. A PDF cached for the current data but
+    an older benchmark, target or template is not missing here: its first download
+    renders it again (report_pdf compares the whole version).
+    """
+    if not round_ids or not languages:
+        return []
+    versions = dict(session.execute(
+        select(Round.id, Round.data_version).where(Round.id.in_(list(round_ids)))).all())
+    keys = [cache_key(round_id, lang) for round_id in versions for lang in languages]
+    cached = dict(session.execute(
+        select(RenderedReport.key, RenderedReport.data_version)
+        .where(RenderedReport.key.in_(keys))).all())
+    return [(round_id, lang) for round_id in round_ids if round_id in versions
+            for lang in languages
+            if not cached.get(cache_key(round_id, lang), "").startswith(
+                f"{versions[round_id]}:")]
 
 
 def prerender_pdfs(session: Session, round_ids: Sequence[int], languages: Sequence[str],
-                   default_k: int = 5) -> int:
-    """Render the closed rounds' PDFs into the cache, one per language; returns how many.
+                   default_k: int = 5, limit: int | None = None) -> int:
+    """Render the closed rounds' PDFs that the cache lacks (missing_pdfs), in `round_ids`
+    order and at most `limit` of them; returns how many this run rendered.
 
-    Run by `assess rounds tick` after it closes rounds (never inside a web request), so
-    the leaders' downloads the morning a round closes come from the cache. A PDF already
-    cached with the same content is not rendered again, so a second host running the
-    same tick only reads. Needs an app context; commits after each PDF. A PDF that fails
-    is logged and left to be rendered on its first download.
+    Run by `assess rounds tick` (never inside a web request), so the leaders' downloads
+    the morning after a round closes come from the cache. A PDF that another run cached
+    meanwhile is not rendered again, nor counted. Needs an app context; commits after
+    each PDF. A PDF that fails is logged and left to be rendered on its first download.
     """
     from flask import current_app
     from flask_babel import force_locale
@@ -393,20 +423,19 @@ def prerender_pdfs(session: Session, round_ids: Sequence[int], languages: Sequen
     from ..models.survey import CLOSED
 
     rendered = 0
-    for round_id in round_ids:
-        for lang in languages:
-            round_ = session.get(Round, round_id)
-            if round_ is None or round_.state != CLOSED:
-                break
-            try:
-                with current_app.test_request_context(), force_locale(lang):
-                    report_pdf(session, round_, lang, default_k)
-                session.commit()
-            except Exception:  # the round stays closed; its PDF renders on demand instead
-                session.rollback()
-                logger.exception("report PDF of round %s (%s) not rendered", round_id, lang)
-                continue
-            rendered += 1
+    for round_id, lang in missing_pdfs(session, round_ids, languages)[:limit]:
+        round_ = session.get(Round, round_id, populate_existing=True)
+        if round_ is None or round_.state != CLOSED:  # reopened meanwhile
+            continue
+        try:
+            with current_app.test_request_context(), force_locale(lang):
+                _body, fresh = _cached_or_rendered_pdf(session, round_, lang, default_k)
+            session.commit()
+        except Exception:  # the round stays closed; its PDF renders on demand instead
+            session.rollback()
+            logger.exception("report PDF of round %s (%s) not rendered", round_id, lang)
+            continue
+        rendered += fresh
     return rendered
 
 

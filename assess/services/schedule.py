@@ -9,25 +9,34 @@ prefer a missing mail to a duplicate, and the leader can send reminders by hand.
 Unlike most services, these functions commit as they go (each claim, each round), so
 call them with no pending changes of your own.
 
-After the mails, the run renders the report PDFs of the rounds it closed, in every
-language, into the database cache (RenderedReport), so the leaders who download them
-the morning a round closes get them from the cache instead of each waiting for a
-rendering (and the answering pages never compete with a burst of renderings).
+After the mails, the run renders into the database cache (RenderedReport), in every
+language, the report PDFs that the cache lacks for the current data of recently closed
+rounds: the ones it closed, and the ones closed by hand (round page, `rounds close`).
+So the leaders who download them the morning after a round closes get them from the
+cache instead of each waiting for a rendering (and the answering pages never compete
+with a burst of renderings).
+
+The claims keep mails and closings single, but two runs at once would both render the
+PDFs they both find missing. So on PostgreSQL the command runs inside `tick_lock`, an
+advisory lock: a run started while another one works exits at once. SQLite is one
+host's database, where overlapping runs are an operator's mistake; at worst a PDF is
+rendered twice (store_rendered keeps one).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..mail import OutgoingMail, SurveyFacts, invitation_mail, personal_link, reminder_mail
-from ..models import Invitation, Round
+from ..models import Invitation, Round, RoundSummary
 from ..models.survey import CLOSED, DRAFT, OPEN
 from ..questionnaire import localized
 from .questionnaires import definition_of
@@ -38,6 +47,19 @@ logger = logging.getLogger(__name__)
 Send = Callable[[OutgoingMail], None]
 #: A leader's "Send reminders now" skips anyone reminded more recently than this.
 REMIND_AGAIN_AFTER = timedelta(hours=24)
+#: The run pre-renders the PDFs of closed rounds whose closing date is at most this far
+#: back (a round closed early by hand keeps its later date, so it counts). Leaders
+#: download in the days after closing; older rounds, imported ones (no date) and a
+#: restored backup render on their first download instead of making one run render
+#: for hours. Two weeks also covers a timer that failed for some days.
+PRERENDER_WINDOW = timedelta(days=14)
+#: At most this many PDFs per run: about 1 s each at low CPU priority, so about five
+#: minutes. A whole period closing on one day (100 networks in 3 languages) fits; what is
+#: left over is rendered by the next run, or on its first download meanwhile.
+PRERENDER_LIMIT = 300
+#: The key of the daily run's PostgreSQL advisory lock: any constant, the same on every
+#: host ("assess:t"). Advisory locks are per database, so other databases do not clash.
+TICK_LOCK_KEY = int.from_bytes(b"assess:t", "big")
 
 
 @dataclass
@@ -46,7 +68,7 @@ class TickReport:
     invited: int = 0
     reminded: int = 0
     closed: int = 0
-    #: Report PDFs rendered into the cache for the rounds closed (one per language).
+    #: Report PDFs rendered into the cache by this run (one per round and language).
     prerendered: int = 0
     #: One line per mail that could not be sent: "invitation 12: <error>".
     failed: list[str] = field(default_factory=list)
@@ -83,15 +105,17 @@ def tick(
     min_respondents: int = 5,
     now: datetime | None = None,
     prerender_languages: Sequence[str] | None = None,
+    prerender_limit: int = PRERENDER_LIMIT,
 ) -> TickReport:
     """Bring every round up to date for `today`; safe to run again and on several hosts.
 
     Rounds past their closing date are closed first, so no mail goes out for a round
     that is over. Then drafts open on their date, unsent invitations of open rounds
     are mailed, and one reminder goes out `reminder_days` before closing. `now` (UTC,
-    default: the clock) stamps sent_at and reminded_at. Last, the report PDFs of the
-    rounds closed are rendered into the cache in `prerender_languages` (default: the
-    app's LANGUAGES when an app context is active, else none).
+    default: the clock) stamps sent_at and reminded_at. Last, the report PDFs that the
+    cache lacks of the rounds in rounds_to_prerender are rendered, at most
+    `prerender_limit`, in `prerender_languages` (default: the app's LANGUAGES when an
+    app context is active, else none). The command runs it inside `tick_lock`.
     """
     report = TickReport()
     closed = close_due_rounds(session, today, min_respondents)
@@ -104,12 +128,65 @@ def tick(
         from flask import current_app, has_app_context
 
         prerender_languages = current_app.config["LANGUAGES"] if has_app_context() else ()
-    if closed and prerender_languages:
+    if prerender_languages:
         from .report_render import prerender_pdfs
 
-        report.prerendered = prerender_pdfs(session, closed, prerender_languages,
-                                            min_respondents)
+        report.prerendered = prerender_pdfs(
+            session, rounds_to_prerender(session, today, closed), prerender_languages,
+            min_respondents, limit=prerender_limit)
     return report
+
+
+def rounds_to_prerender(session: Session, today: date, closed_now: Sequence[int] = ()
+                        ) -> list[int]:
+    """Closed, unsuppressed rounds whose PDFs the run keeps cached: those it just closed
+    (`closed_now`) first, then those closing within PRERENDER_WINDOW before `today` or
+    later (closed by hand), newest closing date first.
+
+    A suppressed round's PDF shows no scores (and renders on its download quickly).
+    """
+    ids = list(session.scalars(
+        select(Round.id)
+        .join(RoundSummary, RoundSummary.round_id == Round.id)
+        .where(Round.state == CLOSED, RoundSummary.suppressed.is_(False),
+               or_(Round.id.in_(list(closed_now)),
+                   Round.closes_on >= today - PRERENDER_WINDOW))
+        .order_by(Round.closes_on.desc(), Round.id)
+    ))
+    first = set(closed_now)
+    return sorted(ids, key=lambda round_id: round_id not in first)  # stable sort
+
+
+@contextmanager
+def tick_lock(session: Session) -> Iterator[bool]:
+    """Hold the daily run's advisory lock on PostgreSQL; yields False when another run
+    holds it (the caller then does nothing). Elsewhere (SQLite) yields True.
+
+    A session-level lock (pg_try_advisory_lock, which never waits) on a connection of its
+    own, held for the whole run: the run commits many times, and each transaction may
+    take another pooled connection. PostgreSQL drops the lock when its connection ends,
+    so a run that is killed leaves none behind. It needs a real session: behind a
+    transaction-pooling PgBouncer the lock would not hold.
+    """
+    engine = session.get_bind()
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as conn:
+        locked = conn.scalar(select(func.pg_try_advisory_lock(TICK_LOCK_KEY)))
+        conn.commit()
+        if not locked:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            try:
+                conn.scalar(select(func.pg_advisory_unlock(TICK_LOCK_KEY)))
+                conn.commit()
+            except Exception:  # closing the connection lets go of the lock as well
+                logger.warning("tick lock not released; closing its connection", exc_info=True)
+                conn.invalidate()
 
 
 def _begin_write(session: Session) -> None:
