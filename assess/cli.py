@@ -619,11 +619,13 @@ def rounds_list(network_name) -> None:
     rows = session.execute(query).all()
     if not rows:
         click.echo("There are no rounds.")
-    for round_, network, period, questionnaire, invited, answered in rows:
+    for round_, network, period, questionnaire, invited, answered, submitted in rows:
+        # Imported rounds have responses but no invitations: no "0/0 answered" for them.
+        invitations = f", {answered}/{invited} invited answered" if invited else ""
         click.echo(
             f"{round_.id}\t{network}\t{period}\t{questionnaire.slug} v{questionnaire.version}\t"
             f"{round_.state}\t{round_.opens_on or '-'}\t{round_.closes_on or '-'}\t"
-            f"{answered or 0}/{invited or 0} answered"
+            f"{submitted} submitted{invitations}"
         )
 
 

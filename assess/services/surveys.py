@@ -698,21 +698,36 @@ def questionnaire_of(round_: Round) -> Questionnaire:
 
 
 def round_listing():
-    """Rounds with network name, period label, questionnaire and invitation counts
-    (invited, answered), newest period first: the rounds list of the page and the CLI."""
-    counts = (
+    """Rounds with network name, period label, questionnaire and counts (invited,
+    answered, submitted), newest period first: the rounds list of the page and the CLI.
+
+    ``submitted`` counts the round's submitted responses, whichever way they came (a
+    link, a login or ``assess import-responses``); ``invited`` and ``answered`` count
+    invitations only, so a round whose responses were imported has 0 of them. Counts
+    only: who answered is never listed.
+    """
+    invitations = (
         select(Invitation.round_id, func.count(Invitation.id).label("invited"),
                func.count(Invitation.answered_at).label("answered"))
         .group_by(Invitation.round_id)
         .subquery()
     )
+    responses = (
+        select(Response.round_id, func.count(Response.id).label("submitted"))
+        .where(Response.status == SUBMITTED)
+        .group_by(Response.round_id)
+        .subquery()
+    )
     return (
-        select(Round, Network.name, Period.label, QuestionnaireVersion, counts.c.invited,
-               counts.c.answered)
+        select(Round, Network.name, Period.label, QuestionnaireVersion,
+               func.coalesce(invitations.c.invited, 0).label("invited"),
+               func.coalesce(invitations.c.answered, 0).label("answered"),
+               func.coalesce(responses.c.submitted, 0).label("submitted"))
         .join(Network, Round.network_id == Network.id)
         .join(Period, Round.period_id == Period.id)
         .join(QuestionnaireVersion, Round.questionnaire_id == QuestionnaireVersion.id)
-        .outerjoin(counts, counts.c.round_id == Round.id)
+        .outerjoin(invitations, invitations.c.round_id == Round.id)
+        .outerjoin(responses, responses.c.round_id == Round.id)
         .order_by(Period.label.desc(), Network.name, QuestionnaireVersion.slug)
     )
 

@@ -128,7 +128,8 @@ def _round_lines(network_ids: set[int] | None) -> list[dict]:
         query = query.where(Round.network_id.in_(network_ids))
     lang = request_language()
     lines = []
-    for round_, network, period, questionnaire, invited, answered in session.execute(query):
+    rows = session.execute(query)
+    for round_, network, period, questionnaire, invited, answered, submitted in rows:
         definition = definition_of(questionnaire)
         lines.append({
             "id": round_.id,
@@ -139,8 +140,9 @@ def _round_lines(network_ids: set[int] | None) -> list[dict]:
             "state": round_.state,
             "opens_on": round_.opens_on,
             "closes_on": round_.closes_on,
-            "invited": invited or 0,
-            "answered": answered or 0,
+            "invited": invited,
+            "answered": answered,
+            "submitted": submitted,
         })
     return lines
 

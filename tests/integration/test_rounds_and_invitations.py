@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from tiny_import import TINY, import_rows
 
-from assess.models import Invitation, Period, Round
+from assess.models import Invitation, Period, Response, Round
+from assess.models.survey import DRAFT, SUBMITTED
+from assess.questionnaire import load_questionnaire_file
 from assess.services import surveys
+from assess.services.questionnaires import load_into_db
 
 TODAY = date.today()
 LINK = re.compile(r"http://127\.0\.0\.1:5000/s/([A-Za-z0-9_-]+)")
@@ -109,7 +113,8 @@ def test_rounds_open_with_a_later_date_makes_a_draft_and_list_shows_it(
     assert result.exit_code == 0, result.output
     assert f"opens on {iso(3)}" in result.output
     listed = runner.invoke(args=["rounds", "list", "--network", "North"])
-    assert "\tdraft\t" in listed.output and "0/0 answered" in listed.output
+    assert "\tdraft\t" in listed.output and "\t0 submitted" in listed.output
+    assert "answered" not in listed.output
 
 
 def test_rounds_close_closes_the_round(db, runner, open_round):
@@ -449,3 +454,71 @@ def test_a_leader_cannot_filter_the_list_by_another_network(leader, db, make_net
     other = make_network("Inland")
     db.commit()
     assert leader.get(f"/rounds?network={other.id}").status_code == 404
+
+
+# -- the rounds list: responses of imported rounds, invitations of invited ones -----------------
+
+
+@pytest.fixture
+def imported_and_invited(db, runner, tmp_path, open_round):
+    """Three imported responses of one round (no invitations, so no "0 of 0"), and a round
+    with two invitations, one answered, one submitted response and one draft."""
+    load_into_db(db, load_questionnaire_file(TINY))
+    db.commit()
+    import_rows(runner, tmp_path, [
+        f"R1,Imported network,2025-autumn,r{i},A,2025-10-20T12:00:00," + ",".join(["3"] * 11)
+        + "," for i in range(3)])
+    for email in ("anna@example.fi", "bo@example.fi"):
+        result = runner.invoke(args=["invitations", "create", "--network", "Kustens nätverk",
+                                     "--period", open_round.period.label, "--email", email])
+        assert result.exit_code == 0, result.output
+    refresh(db)
+    answered = db.scalar(select(Invitation).where(Invitation.email == "anna@example.fi"))
+    answered.answered_at = answered.sent_at
+    db.add_all([
+        Response(round_id=open_round.id, respondent_key="k1", status=SUBMITTED,
+                 submitted_at=answered.sent_at),
+        Response(round_id=open_round.id, respondent_key="k2", status=DRAFT),
+    ])
+    db.commit()
+    return open_round
+
+
+def list_cells(page: str, network: str) -> list[str]:
+    """The text of the cells of the rounds list's row of `network`."""
+    row = re.search(rf"<tr>(?:(?!</tr>).)*>{network}</a>.*?</tr>", page, re.S)
+    assert row, f"{network} is not listed"
+    return [re.sub(r"<[^>]+>|\s+", " ", cell).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)]
+
+
+def test_the_rounds_list_shows_submitted_responses_and_answered_invitations(
+    client, db, make_user, auth, imported_and_invited
+):
+    make_user("admin@example.org", role="admin")
+    auth.login("admin@example.org")
+    client.post("/language", data={"lang": "en"})
+    page = client.get("/rounds").get_data(as_text=True)
+    assert "Submitted responses" in page
+    imported = list_cells(page, "Imported network")
+    assert imported[-2:] == ["3", "–"]
+    invited = list_cells(page, "Kustens nätverk")
+    assert invited[-2:] == ["1", "1 of 2 answered"]
+    assert "anna@example.fi" not in page and "bo@example.fi" not in page
+
+    client.post("/language", data={"lang": "sv"})
+    page = client.get("/rounds").get_data(as_text=True)
+    assert list_cells(page, "Imported network")[-2:] == ["3", "–"]
+    assert list_cells(page, "Kustens nätverk")[-2:] == ["1", "1 av 2 har svarat"]
+    assert "0 av 0" not in page
+
+
+def test_rounds_list_in_the_cli_shows_submitted_responses_and_answered_invitations(
+    runner, imported_and_invited
+):
+    listed = runner.invoke(args=["rounds", "list"])
+    assert listed.exit_code == 0, listed.output
+    lines = {line.split("\t")[1]: line for line in listed.output.splitlines()}
+    assert lines["Imported network"].endswith("\t3 submitted")
+    assert lines["Kustens nätverk"].endswith("\t1 submitted, 1/2 invited answered")
+    assert "@" not in listed.output
