@@ -1168,6 +1168,7 @@ PAGE_RENDERER_FILES = (
     "templates/national/_dashboard.html",
     "templates/national/_macros.html",
     "templates/national/_tiles.html",
+    "templates/reports/_chart.html",
     "assess/reports/national_charts.py",
     "assess/i18n.py",
     "assess/translations/en/LC_MESSAGES/messages.mo",

@@ -1,8 +1,9 @@
 """The leaders' report, the trends, the regional view and the national dashboard in Chromium.
 
 Each page is checked with axe-core (no serious or critical WCAG 2.1 A/AA violation) both
-wide (1280 px) and at 320 px, where wide tables scroll inside their own region, and each is
-saved as a full-page screenshot under test-artifacts/ to look at.
+wide (1280 px) and at 320 px, where wide tables scroll inside their own region and charts
+keep a legible width in theirs, and each is saved as a full-page screenshot under
+test-artifacts/ to look at.
 """
 
 from __future__ import annotations
@@ -39,6 +40,26 @@ UNREACHABLE_SCROLLERS = """() => [...document.querySelectorAll('body *')]
                    && (e.getAttribute('aria-labelledby') || e.getAttribute('aria-label'))))
     .map(e => e.outerHTML.slice(0, 120))"""
 
+#: At 320 px a chart keeps 34rem (544 px; static/assess.css) and scrolls in its region:
+#: squeezed into the 300 px or so the page has, its labels could not be read.
+LEGIBLE_CHART_WIDTH = 500
+
+#: Each chart's drawn width and whether it sits in a chart's scroll region.
+CHART_WIDTHS = """() => [...document.querySelectorAll('figure.chart')].map(figure => {
+    const image = figure.querySelector('img, svg');
+    return {id: figure.id || figure.outerHTML.slice(0, 80),
+            width: image ? image.getBoundingClientRect().width : 0,
+            scrolls: !!(image && image.closest('.chart-image[role=region][tabindex="0"]'))};
+})"""
+
+
+def narrow_chart_problems(page: Page) -> list[str]:
+    """Charts drawn narrower than LEGIBLE_CHART_WIDTH, or outside a scroll region."""
+    return [f"{c['id']}: {c['width']:.0f} px wide"
+            + ("" if c["scrolls"] else ", not in a focusable scroll region")
+            for c in page.evaluate(CHART_WIDTHS)
+            if c["width"] < LEGIBLE_CHART_WIDTH or not c["scrolls"]]
+
 
 def check_page(page: Page, name: str, found: dict, *, narrow: bool = True) -> None:
     """axe at 1280 px and at 320 px, a screenshot of each; problems collected in `found`."""
@@ -57,6 +78,8 @@ def check_page(page: Page, name: str, found: dict, *, narrow: bool = True) -> No
                 assert_no_horizontal_scrolling(page, f"{name}{label}")
             except AssertionError as error:
                 found[f"{name}{label}: sideways scrolling (WCAG 1.4.10)"] = str(error)
+            if narrow_charts := narrow_chart_problems(page):
+                found[f"{name}{label}: charts too small to read"] = "\n".join(narrow_charts)
         save_screenshot(page, f"{name}{label}.png")
 
 
@@ -97,9 +120,12 @@ def test_the_national_dashboard_and_the_regional_view_pass_axe(live_server, resu
     expect(page.locator("#region-table tbody tr")).not_to_have_count(0)
     expect(page.locator('#region-table tr[data-region="Österbotten"] .median').first) \
         .to_be_visible()
+    # The distribution, the funnel, the trend and the stages: each checked at 320 px.
+    expect(page.locator("figure.chart .chart-image img")).to_have_count(4)
     check_page(page, "national-en", found)
     page.goto(f"/regions/{results.region_id}?period={period}&questionnaire=network-maturity")
     expect(page.locator("#network-table tbody tr")).to_have_count(3)
+    expect(page.locator("figure.chart .chart-image img")).to_have_count(1)
     check_page(page, "region-analyst-en", found)
 
     page = new_context(**WIDE).new_page()
