@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
+from limits import parse_many
 
 #: Default limit on opening survey links, per client address.
 SURVEY_LINK_LIMIT = "30 per minute"
@@ -45,6 +46,33 @@ def client_address() -> str:
 
 
 limiter = Limiter(key_func=client_address)
+
+
+def spend_attempt(limit: str, scope: str, key: str) -> bool:
+    """Count one attempt against every part of `limit` ("5 per minute;20 per hour");
+    False when any part is used up.
+
+    Counted before the attempt is checked, unlike Flask-Limiter's `deduct_when`, which
+    counts after the response: concurrent guesses would all pass the check while the
+    first ones were still being verified.
+    """
+    if not limiter.enabled:
+        return True
+    names = _counter_names(scope, key)
+    return all([limiter.limiter.hit(item, *names) for item in parse_many(limit)])
+
+
+def forgive_attempts(limit: str, scope: str, key: str) -> None:
+    """Forget the attempts counted for `key`: after a success, only failures count."""
+    if limiter.enabled:
+        for item in parse_many(limit):
+            limiter.limiter.clear(item, *_counter_names(scope, key))
+
+
+def _counter_names(scope: str, key: str) -> list[str]:
+    # The same key prefix as Flask-Limiter's own counters, so apps sharing a Redis stay apart.
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    return [prefix, scope, key] if prefix else [scope, key]
 
 
 def survey_link_limit() -> str:

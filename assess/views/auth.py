@@ -32,7 +32,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from .. import auth
 from ..db import get_session
 from ..forms import LoginForm
-from ..limiter import client_address, limiter
+from ..limiter import client_address, forgive_attempts, limiter, spend_attempt
 from ..logging import loggable
 from ..mail import OutgoingMail, sender_for
 from ..services import audit, passwords
@@ -100,10 +100,6 @@ def _pending_key() -> str:
     return f"pending:{user}"
 
 
-def _failed(response) -> bool:
-    return response.status_code == 401
-
-
 def _config_limit(key: str):
     return lambda: current_app.config[key]
 
@@ -139,17 +135,19 @@ def _after_login(user, next_path: str):
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_config_limit("LOGIN_RATE_LIMIT_ADDRESS"), key_func=_address_key,
                methods=["POST"], on_breach=_too_many)
-@limiter.limit(_config_limit("LOGIN_RATE_LIMIT_ACCOUNT"), key_func=_account_key,
-               methods=["POST"], deduct_when=_failed, on_breach=_too_many)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     error = None
     if form.validate_on_submit():
+        account_limit = current_app.config["LOGIN_RATE_LIMIT_ACCOUNT"]
+        if not spend_attempt(account_limit, "login", _account_key()):
+            return _too_many(None)
         db = get_session()
         user = find_user(db, form.email.data)
         if auth.verify_password(user, form.password.data) and user.is_enabled:
+            forgive_attempts(account_limit, "login", _account_key())
             next_path = safe_next(request.args.get("next"))
             if user.totp_secret:
                 auth.begin_pending_login(user, next_path)
@@ -169,8 +167,6 @@ def login():
 @bp.route("/login/code", methods=["GET", "POST"])
 @limiter.limit(_config_limit("LOGIN_RATE_LIMIT_ADDRESS"), key_func=_address_key,
                methods=["POST"], on_breach=_too_many)
-@limiter.limit(_config_limit("MFA_RATE_LIMIT"), key_func=_pending_key, methods=["POST"],
-               deduct_when=_failed, on_breach=_too_many)
 def login_code():
     db = get_session()
     pending = auth.pending_login(db)
@@ -181,11 +177,16 @@ def login_code():
     form = CodeForm()
     error = None
     if form.validate_on_submit():
+        code_limit = current_app.config["MFA_RATE_LIMIT"]
+        if not spend_attempt(code_limit, "code", _pending_key()):
+            return _too_many(None)
         code = form.code.data
         if auth.verify_totp(db, user, code):
+            forgive_attempts(code_limit, "code", _pending_key())
             auth.start_session(db, user, mfa=True, method="password+totp")
             return redirect(safe_next(next_path))
         if auth.use_recovery_code(db, user, code):
+            forgive_attempts(code_limit, "code", _pending_key())
             audit.record("mfa_recovery_code_used", user_id=user.id, target=f"user:{user.id}",
                          session=db, commit=False)
             auth.start_session(db, user, mfa=True, method="password+recovery code")

@@ -146,6 +146,15 @@ def test_the_account_limit_holds_behind_a_trusted_proxy_too(app, client, world):
     assert statuses == [401] * 5 + [429] * 2
 
 
+def test_a_successful_login_clears_the_failures_counted_on_the_account(app, client, world):
+    # Users who mistype a few times on several days are never throttled for it.
+    for _ in range(2):
+        assert [attempt(client, world.emails["leader_a"]) for _ in range(4)] == [401] * 4
+        login(client, world, "leader_a")
+        client.post("/logout")
+    assert [attempt(client, world.emails["leader_a"]) for _ in range(6)] == [401] * 5 + [429]
+
+
 def test_one_address_trying_many_accounts_is_limited(app, client, world):
     app.config["LOGIN_RATE_LIMIT_ADDRESS"] = "10 per minute"
     statuses = [attempt(client, f"guess{n}@example.org", f"192.0.2.{n}") for n in range(12)]

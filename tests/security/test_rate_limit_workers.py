@@ -121,3 +121,24 @@ def test_the_address_limit_holds_for_a_burst_served_by_all_four_workers(server):
     assert len(busy) >= 2, busy
     # Counted per worker (memory://), up to WORKERS x ADDRESS_LIMIT would get through.
     assert sorted(statuses) == [401] * ADDRESS_LIMIT + [429] * (BURST - ADDRESS_LIMIT)
+
+
+def test_a_concurrent_burst_on_one_account_gets_exactly_the_account_limit_of_guesses(server):
+    # Every guess is counted before its password is checked: were it counted after the
+    # answer (as Flask-Limiter's deduct_when does), all guesses in flight at once would
+    # pass the check while the first were still being verified.
+    live.redis_flush(REDIS_DB)
+    browsers = []
+    for _ in range(ADDRESS_LIMIT):
+        browser = live.Browser(server.base)
+        browsers.append((browser, browser.csrf("/login")))
+
+    def guess(entry) -> int:
+        browser, csrf = entry
+        status, _ = browser.request("POST", "/login", {
+            "email": EMAIL, "password": "not the password at all", "csrf_token": csrf})
+        return status
+
+    with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
+        statuses = list(pool.map(guess, browsers))
+    assert sorted(statuses) == [401] * ACCOUNT_LIMIT + [429] * (ADDRESS_LIMIT - ACCOUNT_LIMIT)
