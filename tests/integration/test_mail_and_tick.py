@@ -46,16 +46,36 @@ def refresh(db) -> None:
     db.expire_all()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class LoopbackSMTP(Controller):
+    """An SMTP server on a port the kernel gave it and it never let go of.
+
+    Asking for a free port, closing it and binding it again later leaves a moment in which
+    another process (the other xdist worker's SMTP server or gunicorn) may take it.
+    """
+
+    def __init__(self, handler):
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        # A loaded CI machine may take more than the default 5 s to answer the first EHLO.
+        super().__init__(handler, hostname="127.0.0.1", port=self._socket.getsockname()[1],
+                         ready_timeout=60)
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self._socket)
+
+
+def refusing_port() -> socket.socket:
+    """A loopback port bound but never listening, so connecting is refused; the port stays
+    ours (no one else can start listening on it) until the socket is closed."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @pytest.fixture
 def smtp(app):
     handler = Collector()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller = LoopbackSMTP(handler)
     controller.start()
     app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port,
                       MAIL_SENDER="kysely@example.fi", BASE_URL=BASE_URL)
@@ -235,20 +255,21 @@ def test_the_tick_command_prints_what_it_did(app, db, smtp, draft_round, runner)
 
 
 def test_a_refused_connection_leaves_the_mail_for_the_next_run(app, db, draft_round, runner):
-    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(),
-                      BASE_URL=BASE_URL)
     day = TODAY + timedelta(days=1)
-    failed = run_tick(app, db, day)
-    assert failed.opened == 1 and failed.invited == 0
-    assert len(failed.failed) == 3 and "ConnectionRefusedError" in failed.failed[0]
-    refresh(db)
-    assert db.scalars(select(Invitation.sent_at)).all() == [None, None, None]
-    result = runner.invoke(args=["rounds", "tick", "--today", day.isoformat()])
-    assert result.exit_code == 1
-    assert "retried on the next run" in result.output
+    with refusing_port() as closed:
+        app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1",
+                          MAIL_PORT=closed.getsockname()[1], BASE_URL=BASE_URL)
+        failed = run_tick(app, db, day)
+        assert failed.opened == 1 and failed.invited == 0
+        assert len(failed.failed) == 3 and "ConnectionRefusedError" in failed.failed[0]
+        refresh(db)
+        assert db.scalars(select(Invitation.sent_at)).all() == [None, None, None]
+        result = runner.invoke(args=["rounds", "tick", "--today", day.isoformat()])
+        assert result.exit_code == 1
+        assert "retried on the next run" in result.output
 
     handler = Collector()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller = LoopbackSMTP(handler)
     controller.start()
     try:
         app.config["MAIL_PORT"] = controller.port
