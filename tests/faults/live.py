@@ -197,6 +197,10 @@ class Gunicorn:
     def __init__(self, env: dict, tmp_path: Path, workers: int = 2, hooks: bool = False,
                  port: int | None = None, name: str = "gunicorn"):
         self.port = port or free_port()
+        #: free_port() gives the number back before gunicorn binds it (after loading the
+        #: app, seconds later): another process may take it meanwhile, so start() picks
+        #: another one then. A port the caller chose is kept.
+        self._port_chosen_here = port is None
         self.log_path = tmp_path / f"{name}-{self.port}.log"
         self.env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{self.port}",
                     "GUNICORN_WORKERS": str(workers), "GUNICORN_ACCESSLOG": os.devnull,
@@ -210,8 +214,9 @@ class Gunicorn:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> Gunicorn:
+    def start(self, timeout: float = 60, port_attempts: int = 3) -> Gunicorn:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        log_start = self.log_path.stat().st_size
         self.process = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "-c", str(self.config), "wsgi:app"],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
@@ -219,8 +224,19 @@ class Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                taken = b"Connection in use" in self.log_path.read_bytes()[log_start:]
+                if taken and self._port_chosen_here and port_attempts > 1:
+                    self._log.close()
+                    self.port = free_port()
+                    self.env["GUNICORN_BIND"] = f"127.0.0.1:{self.port}"
+                    return self.start(timeout, port_attempts - 1)
                 raise RuntimeError(f"gunicorn exited ({self.process.returncode}):\n{self.log()}")
-            if len(self.worker_pids()) >= self.workers:
+            # The master's own "Listening at" line: an answer on the port alone could come
+            # from another process, and loading the app runs short-lived children
+            # (ldconfig) that worker_pids() counts too.
+            listening = f"Listening at: {self.base} ".encode() in self.log_path.read_bytes()[
+                log_start:]
+            if listening and len(self.worker_pids()) >= self.workers:
                 try:
                     with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                         return self
