@@ -25,6 +25,9 @@ DEFAULTS = {
     # invitation list over this answers 413 with a page that says to choose the list as a
     # file instead. Files are not counted here, only against MAX_CONTENT_LENGTH.
     "MAX_FORM_MEMORY_SIZE": 500_000,
+    # Mails sent within one request ("invite", "mail waiting invitations", "send reminders
+    # now"): about 0.1-0.3 s each over SMTP, so a batch stays well inside the worker timeout.
+    "MAILS_PER_REQUEST": 100,
     "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds the token instead
 }
 

@@ -77,6 +77,10 @@ class InviteOneForm(FlaskForm):
     submit = SubmitField(_l("Invite"))
 
 
+class MailWaitingForm(FlaskForm):
+    submit = SubmitField(_l("Mail the waiting invitations now"))
+
+
 class RemindForm(FlaskForm):
     submit = SubmitField(_l("Send reminders now"))
 

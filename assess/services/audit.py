@@ -37,7 +37,8 @@ ACTIONS = frozenset({
     # administration
     "user_created", "user_disabled", "role_granted", "period_created",
     "round_opened", "round_closed", "round_reopened", "round_extended",
-    "invitations_created", "reminders_sent", "targets_set", "questionnaire_loaded",
+    "invitations_created", "invitations_mailed", "reminders_sent", "targets_set",
+    "questionnaire_loaded",
     "responses_imported", "practice_published", "practice_unpublished", "practice_edited",
     "practice_deleted", "network_naming_changed",
     # data protection

@@ -72,6 +72,8 @@ class TickReport:
     prerendered: int = 0
     #: One line per mail that could not be sent: "invitation 12: <error>".
     failed: list[str] = field(default_factory=list)
+    #: Mails left for later because the run's `limit` was reached (a request's batch).
+    left: int = 0
 
     def add(self, other: TickReport) -> None:
         self.opened += other.opened
@@ -80,6 +82,7 @@ class TickReport:
         self.closed += other.closed
         self.prerendered += other.prerendered
         self.failed.extend(other.failed)
+        self.left += other.left
 
     def format(self) -> str:
         lines = [
@@ -243,8 +246,10 @@ def send_pending_invitations(
     round_id: int | None = None,
     invitation_ids: Iterable[int] | None = None,
     now: datetime | None = None,
+    limit: int | None = None,
 ) -> TickReport:
-    """Mail every invitation of an open round that has not been mailed (sent_at null)."""
+    """Mail every invitation of an open round that has not been mailed (sent_at null);
+    with `limit`, the first `limit` of them, counting the rest in `left`."""
     query = (
         select(Invitation.id)
         .join(Round, Invitation.round_id == Round.id)
@@ -255,10 +260,11 @@ def send_pending_invitations(
         query = query.where(Invitation.round_id == round_id)
     if invitation_ids is not None:
         query = query.where(Invitation.id.in_(list(invitation_ids)))
+    batch, left = _batch(list(session.scalars(query)), limit)
     sent, failed = _send_each(
-        session, list(session.scalars(query)), Invitation.sent_at, invitation_mail, send,
+        session, batch, Invitation.sent_at, invitation_mail, send,
         secret_key, base_url, claimable=Invitation.sent_at.is_(None), now=now)
-    return TickReport(invited=sent, failed=failed)
+    return TickReport(invited=sent, failed=failed, left=left)
 
 
 def send_due_reminders(
@@ -302,9 +308,11 @@ def remind_now(
     secret_key: str,
     base_url: str,
     now: datetime | None = None,
+    limit: int | None = None,
 ) -> TickReport:
     """A leader's "Send reminders now": every invitation mailed but not answered,
-    unless it was reminded in the last 24 hours. Returns the counts (reminded, failed)."""
+    unless it was reminded in the last 24 hours; with `limit`, the first `limit` of them.
+    Returns the counts (reminded, failed, left)."""
     now = now or utcnow()
     cutoff = now - REMIND_AGAIN_AFTER
     not_recent = or_(Invitation.reminded_at.is_(None), Invitation.reminded_at <= cutoff)
@@ -321,9 +329,18 @@ def remind_now(
         )
         .order_by(Invitation.id)
     ))
-    sent, failed = _send_each(session, ids, Invitation.reminded_at, reminder_mail, send,
+    batch, left = _batch(ids, limit)
+    sent, failed = _send_each(session, batch, Invitation.reminded_at, reminder_mail, send,
                               secret_key, base_url, claimable=not_recent, now=now)
-    return TickReport(reminded=sent, failed=failed)
+    return TickReport(reminded=sent, failed=failed, left=left)
+
+
+def _batch(ids: list[int], limit: int | None) -> tuple[list[int], int]:
+    """The ids to mail now and how many are left: a request mails a bounded batch, so a
+    list of thousands never outlasts the worker timeout."""
+    if limit is None:
+        return ids, 0
+    return ids[:limit], max(0, len(ids) - limit)
 
 
 def mark_handed_over(invitations: Iterable[Invitation]) -> None:

@@ -451,6 +451,9 @@ class Progress:
     sent: int = 0
     reminded: int = 0
     answered: int = 0
+    #: Invitations with an address that are not mailed yet (a batch left for later, or a
+    #: failed mail put back); the daily run or "Mail the waiting invitations" sends them.
+    waiting: int = 0
     submitted: int = 0
     drafts: int = 0
     by_organization: list[dict] = field(default_factory=list)
@@ -741,9 +744,12 @@ def round_progress(session: Session, round_: Round) -> Progress:
             func.count(Invitation.sent_at),
             func.count(Invitation.reminded_at),
             func.count(Invitation.answered_at),
+            func.count(Invitation.id).filter(Invitation.sent_at.is_(None),
+                                             Invitation.email.is_not(None)),
         ).where(Invitation.round_id == round_.id)
     ).one()
-    progress.invited, progress.sent, progress.reminded, progress.answered = row
+    (progress.invited, progress.sent, progress.reminded, progress.answered,
+     progress.waiting) = row
     counts = dict(
         session.execute(
             select(Response.status, func.count())

@@ -31,6 +31,7 @@ from ..forms.rounds import (
     ExtendRoundForm,
     InviteListForm,
     InviteOneForm,
+    MailWaitingForm,
     OpenRoundForm,
     PeriodForm,
     RemindForm,
@@ -52,6 +53,7 @@ LIST_LIMIT = 500
 PREFIXES = {
     "invite_list": "list",
     "invite_one": "one",
+    "mail_waiting": "waiting",
     "remind": "remind",
     "close": "close",
     "extend": "extend",
@@ -60,6 +62,7 @@ PREFIXES = {
 FORM_CLASSES = {
     "invite_list": InviteListForm,
     "invite_one": InviteOneForm,
+    "mail_waiting": MailWaitingForm,
     "remind": RemindForm,
     "close": CloseRoundForm,
     "extend": ExtendRoundForm,
@@ -284,6 +287,7 @@ def _render_manage(round_: Round, status: int = 200, problems: list[str] | None 
         problems=problems or [],
         can_manage=can_manage,
         can_reopen=round_.state == CLOSED and surveys.is_current(round_.period, today),
+        mails_per_request=int(current_app.config["MAILS_PER_REQUEST"]),
     ), status
 
 
@@ -315,13 +319,32 @@ def _mail_new_invitations(round_: Round, invitation_ids: list[int]) -> None:
             count, date=format_date(round_.opens_on),
         ))
         return
+    report = _mail_waiting_invitations(round_, invitation_ids)
+    flash(ngettext("%(num)d member invited.", "%(num)d members invited.", count))
+    _flash_mailed(report)
+
+
+def _mail_waiting_invitations(round_: Round, invitation_ids: list[int] | None = None):
     config = current_app.config
-    report = schedule.send_pending_invitations(
+    return schedule.send_pending_invitations(
         get_session(), _send(), config["SECRET_KEY"], config["BASE_URL"],
         round_id=round_.id, invitation_ids=invitation_ids,
+        limit=int(config["MAILS_PER_REQUEST"]),
     )
-    flash(ngettext("%(num)d member invited and mailed.", "%(num)d members invited and mailed.",
-                   report.invited))
+
+
+def _flash_mailed(report: schedule.TickReport) -> None:
+    if report.invited:
+        flash(ngettext("%(num)d invitation mailed.", "%(num)d invitations mailed.",
+                       report.invited))
+    if report.left:
+        flash(ngettext(
+            "%(num)d invitation is waiting to be mailed: the daily run mails it, or press "
+            "\u201cMail the waiting invitations now\u201d.",
+            "%(num)d invitations are waiting to be mailed: the daily run mails them, or press "
+            "\u201cMail the waiting invitations now\u201d to mail the next ones.",
+            report.left,
+        ))
     _flash_failures(report)
 
 
@@ -414,6 +437,25 @@ def invite_one(round_id: int):
     return _back(round_)
 
 
+@bp.route("/rounds/<int:round_id>/invitations/mail", methods=["POST"])
+@roles_required("leader", "coordinator", "admin")
+def mail_waiting(round_id: int):
+    round_ = _manageable_round(round_id)
+    form = MailWaitingForm(prefix=PREFIXES["mail_waiting"])
+    if not form.validate_on_submit():
+        return _render_manage(round_, 400, mail_waiting=form)
+    if round_.state != OPEN:
+        flash(gettext("Invitations are mailed only while the round is open."), "error")
+        return _back(round_)
+    report = _mail_waiting_invitations(round_)
+    audit.record("invitations_mailed", target=f"round:{round_.id}",
+                 detail=f"mailed={report.invited} failed={len(report.failed)}")
+    if not (report.invited or report.failed):
+        flash(gettext("Every invitation has been mailed already."))
+    _flash_mailed(report)
+    return _back(round_)
+
+
 @bp.route("/rounds/<int:round_id>/reminders", methods=["POST"])
 @roles_required("leader", "coordinator", "admin")
 def send_reminders(round_id: int):
@@ -426,11 +468,18 @@ def send_reminders(round_id: int):
         return _back(round_)
     config = current_app.config
     report = schedule.remind_now(get_session(), round_, _send(), config["SECRET_KEY"],
-                                 config["BASE_URL"])
+                                 config["BASE_URL"], limit=int(config["MAILS_PER_REQUEST"]))
     audit.record("reminders_sent", target=f"round:{round_.id}",
                  detail=f"reminded={report.reminded} failed={len(report.failed)}")
     if report.reminded:
         flash(ngettext("%(num)d reminder sent.", "%(num)d reminders sent.", report.reminded))
+    if report.left:
+        flash(ngettext(
+            "%(num)d reminder is still to be sent: press \u201cSend reminders now\u201d again.",
+            "%(num)d reminders are still to be sent: press \u201cSend reminders now\u201d again "
+            "to send the next ones.",
+            report.left,
+        ))
     elif not report.failed:
         flash(gettext("No reminders were needed: everyone invited has answered or was reminded "
                       "in the last 24 hours."))

@@ -282,8 +282,9 @@ def test_leader_invites_sees_counts_only_reminds_and_closes(app, leader, db, ope
         "list-addresses": "anna@example.fi,Vasa stad,sv\nbo@example.fi,Vasa stad\n"
                           "pekka@example.fi,Vaasan kaupunki,fi\n"})
     assert response.status_code == 302
-    assert "3 members invited and mailed." in leader.get(manage_url(open_round)).get_data(
-        as_text=True)
+    page = leader.get(manage_url(open_round)).get_data(as_text=True)
+    assert "3 members invited." in page and "3 invitations mailed." in page
+    assert "waiting to be mailed" not in page
     outbox = Path(app.instance_path) / "outbox"
     assert len(list(outbox.glob("*.eml"))) == 3
     one = leader.post(f"/rounds/{open_round.id}/invitations", data={
@@ -324,6 +325,57 @@ def test_leader_invites_sees_counts_only_reminds_and_closes(app, leader, db, ope
     assert db.get(Round, open_round.id).state == "closed"
     page = leader.get(manage_url(open_round)).get_data(as_text=True)
     assert "The round is closed." in page and "Reopen the round" in page
+
+
+def test_a_long_list_is_mailed_in_batches_and_the_rest_waits_for_the_button(
+        app, leader, db, open_round):
+    # Mailing thousands of invitations in one request would outlast the worker timeout.
+    app.config["MAILS_PER_REQUEST"] = 2
+    outbox = Path(app.instance_path) / "outbox"
+    addresses = "".join(f"member{n}@example.fi,Vasa stad\n" for n in range(5))
+    leader.post(f"/rounds/{open_round.id}/invitations/list", data={"list-addresses": addresses})
+    page = leader.get(manage_url(open_round)).get_data(as_text=True)
+    assert "5 members invited." in page and "2 invitations mailed." in page
+    assert "3 invitations are waiting to be mailed" in page
+    assert "3 invitations have not been mailed yet." in page
+    assert len(list(outbox.glob("*.eml"))) == 2
+
+    assert leader.post(f"/rounds/{open_round.id}/invitations/mail").status_code == 302
+    page = leader.get(manage_url(open_round)).get_data(as_text=True)
+    assert "2 invitations mailed." in page and "1 invitation is waiting" in page
+    leader.post(f"/rounds/{open_round.id}/invitations/mail")
+    page = leader.get(manage_url(open_round)).get_data(as_text=True)
+    assert "1 invitation mailed." in page
+    assert "not been mailed yet" not in page and "Invitations mailed: 5" in page
+    assert len(list(outbox.glob("*.eml"))) == 5
+    assert len({p.read_bytes() for p in outbox.glob("*.eml")}) == 5  # each member once
+    leader.post(f"/rounds/{open_round.id}/invitations/mail")
+    assert "Every invitation has been mailed already." in leader.get(
+        manage_url(open_round)).get_data(as_text=True)
+
+
+def test_reminders_now_go_out_in_batches_too(app, leader, db, open_round):
+    addresses = "".join(f"member{n}@example.fi,Vasa stad\n" for n in range(3))
+    leader.post(f"/rounds/{open_round.id}/invitations/list", data={"list-addresses": addresses})
+    app.config["MAILS_PER_REQUEST"] = 2
+    leader.post(f"/rounds/{open_round.id}/reminders")
+    page = leader.get(manage_url(open_round)).get_data(as_text=True)
+    assert "2 reminders sent." in page and "1 reminder is still to be sent" in page
+    leader.post(f"/rounds/{open_round.id}/reminders")
+    page = leader.get(manage_url(open_round)).get_data(as_text=True)
+    assert "1 reminder sent." in page and "still to be sent" not in page
+    assert "Reminders sent: 3" in page
+
+
+def test_mail_waiting_invitations_of_a_draft_round_is_refused(leader, db, open_round):
+    open_round.state, open_round.opens_on = "draft", TODAY + timedelta(days=2)
+    db.commit()
+    leader.post(f"/rounds/{open_round.id}/invitations/list",
+                data={"list-addresses": "anna@example.fi,Vasa stad\n"})
+    leader.post(f"/rounds/{open_round.id}/invitations/mail")
+    page = leader.get(manage_url(open_round)).get_data(as_text=True)
+    assert "Invitations are mailed only while the round is open." in page
+    assert db.scalar(select(Invitation.sent_at)) is None
 
 
 def test_an_uploaded_csv_file_is_imported(leader, db, open_round):

@@ -68,6 +68,7 @@ ACCESS: dict[str, tuple[int, ...]] = {
     "POST /rounds/<int:round_id>/reopen":                 (302, 404, 400, 404, 404, 404, 404, 400),
     "POST /rounds/<int:round_id>/invitations":            (302, 404, 400, 404, 404, 404, 404, 400),
     "POST /rounds/<int:round_id>/invitations/list":       (302, 404, 302, 404, 404, 404, 404, 302),
+    "POST /rounds/<int:round_id>/invitations/mail":       (302, 404, 302, 404, 404, 404, 404, 302),
     "POST /rounds/<int:round_id>/reminders":              (302, 404, 302, 404, 404, 404, 404, 302),
     "GET /periods":                                       (302, 404, 404, 404, 404, 404, 200, 200),
     "POST /periods":                                      (302, 404, 404, 404, 404, 404, 400, 400),
