@@ -169,6 +169,12 @@ def _load_questionnaire_directory() -> None:
     except QuestionnaireError as exc:
         session.rollback()
         fail(str(exc))
+    created = [r for r in results if r.created]
+    if created:  # a version new to the database is an administrative change: audit it
+        from .services import audit
+
+        audit.record("questionnaire_loaded", user_id=None, detail="db upgrade: " + ", ".join(
+            f"{r.row.slug} v{r.row.version}" for r in created), session=session, commit=False)
     session.commit()
     for result in results:
         if result.created:

@@ -39,6 +39,7 @@ from ..mail import OutgoingMail, SurveyFacts, invitation_mail, personal_link, re
 from ..models import Invitation, Round, RoundSummary
 from ..models.survey import CLOSED, DRAFT, OPEN
 from ..questionnaire import localized
+from . import audit
 from .questionnaires import definition_of
 from .surveys import close_round, invitation_token
 
@@ -221,6 +222,8 @@ def close_due_rounds(session: Session, today: date, min_respondents: int = 5) ->
             session.rollback()
             continue
         close_round(session, round_, min_respondents)
+        audit.record("round_closed", user_id=None, target=f"round:{round_id}",
+                     detail="daily run", session=session, commit=False)
         session.commit()
         closed.append(round_id)
     return closed
@@ -228,14 +231,18 @@ def close_due_rounds(session: Session, today: date, min_respondents: int = 5) ->
 
 def open_due_rounds(session: Session, today: date) -> int:
     _begin_write(session)
-    result = session.execute(
+    opened = session.scalars(
         update(Round)
         .where(Round.state == DRAFT, Round.opens_on <= today)
         .values(state=OPEN)
+        .returning(Round.id)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
+    for round_id in sorted(opened):
+        audit.record("round_opened", user_id=None, target=f"round:{round_id}",
+                     detail="daily run", session=session, commit=False)
     session.commit()
-    return result.rowcount
+    return len(opened)
 
 
 def send_pending_invitations(

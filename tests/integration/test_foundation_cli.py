@@ -34,6 +34,19 @@ def test_db_upgrade_twice_changes_nothing(app, runner):
     assert "Loaded questionnaire" not in result.output
 
 
+def test_questionnaires_loaded_by_db_upgrade_are_audited_once(app, runner):
+    engine = app.extensions["assess.engine"]
+    migrate.downgrade(engine, "base")
+    runner.invoke(args=["db", "upgrade"])
+    runner.invoke(args=["db", "upgrade"])
+    with engine.connect() as connection:
+        events = connection.execute(text(
+            "SELECT action, detail, user_id FROM audit_events ORDER BY id")).all()
+    [(action, detail, user_id)] = events
+    assert (action, user_id) == ("questionnaire_loaded", None)
+    assert detail.startswith("db upgrade: ") and "network-maturity v1" in detail
+
+
 def test_validate_accepts_the_flagship(runner):
     result = runner.invoke(args=["questionnaires", "validate", str(FLAGSHIP)])
     assert result.exit_code == 0

@@ -297,3 +297,27 @@ def test_each_command_leaves_one_audit_event_without_a_user(app, db, world, runn
     if action == "round_closed":
         assert event.target == f"round:{world.round_a}"
     assert db.get(Round, world.round_a) is not None
+
+
+def test_the_daily_run_audits_the_rounds_it_opens_and_closes(app, db, world, runner):
+    from assess.models import Round
+
+    open_round_a(db, world)
+    draft = db.get(Round, world.round_b)
+    draft.state, draft.opens_on = "draft", TODAY + timedelta(days=1)
+    draft.closes_on = TODAY + timedelta(days=30)
+    db.commit()
+    before = last_event_id(db)
+    # Day 6: round A's closing day (TODAY + 5) is over and round B's opening day has come.
+    result = runner.invoke(args=["rounds", "tick", "--today",
+                                 (TODAY + timedelta(days=6)).isoformat()])
+    assert result.exit_code == 0, result.output
+    events = [(e.action, e.target, e.detail, e.user_id) for e in events_after(db, before)]
+    assert events == [
+        ("round_closed", f"round:{world.round_a}", "daily run", None),
+        ("round_opened", f"round:{world.round_b}", "daily run", None),
+    ]
+    # A second run the same day changes nothing and records nothing.
+    before = last_event_id(db)
+    runner.invoke(args=["rounds", "tick", "--today", (TODAY + timedelta(days=6)).isoformat()])
+    assert events_after(db, before) == []
