@@ -26,7 +26,8 @@ def list_questionnaires():
                 "version": row.version,
                 "title": localized(definition.title, lang, definition.default_language),
                 "dimensions": len(definition.dimensions),
-                "items": len(definition.items),
+                # Not "items": in Jinja row.items would be dict.items, not this count.
+                "item_count": len(definition.items),
                 "checksum": row.checksum[:12],
                 "loaded_at": row.loaded_at,
             }

@@ -94,3 +94,19 @@ def test_secret_key_is_generated_once_and_kept_in_the_instance_folder(tmp_path, 
     second = create_app({"DATABASE_URL": db_url})
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
     assert len(first.config["SECRET_KEY"]) >= 32
+
+
+def test_admin_questionnaires_page_shows_the_flagship_questionnaires_statement_count(
+    client, make_user, auth, questionnaire_row
+):
+    from assess.services.questionnaires import definition_of
+
+    count = len(definition_of(questionnaire_row).items)
+    assert count > 1
+    make_user("admin@example.org", role="admin")
+    auth.login("admin@example.org")
+    page = client.get("/admin/questionnaires").get_data(as_text=True)
+    assert "built-in method" not in page
+    row = page[page.index("<td>network-maturity</td>") :]
+    row = row[: row.index("</tr>")]
+    assert f'<td class="num">{count}</td>' in row
