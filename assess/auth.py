@@ -193,6 +193,9 @@ def _clear_session() -> None:
     if lang:
         session["lang"] = lang
     g.pop("_login_user", None)
+    # Flask-WTF keeps this request's CSRF token in g; the page this request still renders
+    # must carry a token of the new session, or its forms (log out, language) fail.
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
 def start_session(db: Session, user: User, *, mfa: bool, method: str) -> None:

@@ -64,6 +64,31 @@ def test_a_leader_without_a_second_factor_must_enrol_before_anything_else(app, c
             assert page.headers["Location"].endswith("/account/mfa"), key
 
 
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page).group(1)
+
+
+@pytest.mark.parametrize("action", ["logout", "language"])
+def test_the_forms_on_the_recovery_codes_page_work_after_enrolment(app, client, new_leader,
+                                                                   action):
+    # Enrolment starts a fresh session; the page it answers with must carry tokens of that
+    # session, or the user is stuck on an error page while saving their codes.
+    app.config["WTF_CSRF_ENABLED"] = True
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"email": new_leader.email, "password": PASSWORD,
+                                "csrf_token": token})
+    page = client.get("/account/mfa").get_data(as_text=True)
+    code = pyotp.TOTP(enrolment_secret(page)).now()
+    codes_page = client.post("/account/mfa", data={"code": code, "csrf_token": csrf_of(page)})
+    assert codes_page.status_code == 200
+    token = csrf_of(codes_page.get_data(as_text=True))
+    if action == "logout":
+        response = client.post("/logout", data={"csrf_token": token})
+    else:
+        response = client.post("/language", data={"lang": "fi", "csrf_token": token})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:300]
+
+
 def test_enrolment_shows_the_qr_code_and_stores_hashed_single_use_recovery_codes(
         app, client, db, new_leader, world):
     password_step(client, new_leader.email)
