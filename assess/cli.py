@@ -515,7 +515,7 @@ def periods_list() -> None:
     from .models import Period
     from .services.surveys import is_current
 
-    periods = _session().scalars(select(Period).order_by(Period.label.desc())).all()
+    periods = _session().scalars(select(Period).order_by(*Period.newest_first())).all()
     if not periods:
         click.echo("There are no periods.")
     today = date.today()

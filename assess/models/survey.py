@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -48,6 +49,13 @@ class Period(Base):
     ends_on: Mapped[date | None]
     #: For periods made by an import without dates: the earliest submitted_at.
     first_submitted_at: Mapped[datetime | None]
+
+    @classmethod
+    def newest_first(cls):
+        """ORDER BY terms: by start, newest first, as reports.period_start orders periods
+        (a label sorts 2026-spring before 2026-autumn, so it is only the tie-break)."""
+        start = func.coalesce(cls.starts_on, cls.first_submitted_at)
+        return (start.desc().nulls_first(), cls.label.desc())
 
 
 class Round(Base):

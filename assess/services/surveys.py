@@ -731,7 +731,7 @@ def round_listing():
         .join(QuestionnaireVersion, Round.questionnaire_id == QuestionnaireVersion.id)
         .outerjoin(invitations, invitations.c.round_id == Round.id)
         .outerjoin(responses, responses.c.round_id == Round.id)
-        .order_by(Period.label.desc(), Network.name, QuestionnaireVersion.slug)
+        .order_by(*Period.newest_first(), Network.name, QuestionnaireVersion.slug)
     )
 
 

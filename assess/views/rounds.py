@@ -575,7 +575,7 @@ def _render_periods(form: PeriodForm | None = None, status: int = 200):
     rows = session.execute(
         select(Period, rounds.c.rounds)
         .outerjoin(rounds, rounds.c.period_id == Period.id)
-        .order_by(Period.label.desc())
+        .order_by(*Period.newest_first())
     ).all()
     today = _today()
     periods = [

@@ -66,6 +66,24 @@ def test_periods_create_and_list(db, runner):
     assert "2026-spring\t2026-03-01\t2026-05-31" in listed.output
 
 
+def test_periods_are_listed_newest_first_by_their_dates_not_their_labels(
+        db, runner, client, make_user, auth):
+    # Alphabetically 2026-spring sorts before 2026-autumn; by date autumn is the newer.
+    for label, starts, ends in [("2025-autumn", "2025-09-01", "2025-11-30"),
+                                ("2026-spring", "2026-03-01", "2026-05-31"),
+                                ("2026-autumn", "2026-09-01", "2026-11-30")]:
+        runner.invoke(args=["periods", "create", label, "--starts", starts, "--ends", ends])
+    listed = runner.invoke(args=["periods", "list"]).output
+    assert [line.split("\t")[0] for line in listed.splitlines()] == [
+        "2026-autumn", "2026-spring", "2025-autumn"]
+    make_user("analyst@example.org", role="analyst")
+    auth.login("analyst@example.org")
+    client.post("/language", data={"lang": "en"})
+    page = client.get("/periods").get_data(as_text=True).lower()
+    main = page[page.index("<main"):]
+    assert main.index("autumn") < main.index("spring")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
