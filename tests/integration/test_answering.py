@@ -400,6 +400,8 @@ def test_changing_an_answer_after_submitting_replaces_it_and_updates_the_score(
     before = stage_1_score()
     overview = client.get("/survey").get_data(as_text=True)
     assert "You have answered. You can change your answers until" in overview
+    # One way to the review page: the button, not the button and a link beside it.
+    assert overview.count('href="/survey/review"') == 1
     assert "Save changes" in client.get("/survey/review").get_data(as_text=True)
 
     changed = client.post("/survey/page/1", data=page_form(flagship, 1, "1"))
