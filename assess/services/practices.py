@@ -10,6 +10,7 @@ off) publishes its practices without the network's name.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -29,6 +30,22 @@ MIN_NETWORKS = TOP_QUARTILE_MIN_NETWORKS
 
 class PracticeError(ValueError):
     """The practice cannot be saved; the message says why."""
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+
+
+def paragraphs(text: str | None) -> list[list[str]]:
+    """``text`` as paragraphs (split at blank lines), each a list of its lines.
+
+    Plain strings, so that the template escapes every piece and joins the lines with <br>
+    and the paragraphs as <p>: the user's text itself is never marked safe.
+    """
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        return []
+    return [[line.rstrip() for line in paragraph.split("\n")]
+            for paragraph in _PARAGRAPH_BREAK.split(text)]
 
 
 def led_networks(session: Session, user: User) -> list[Network]:
@@ -260,6 +277,7 @@ __all__ = [
     "draft_practices",
     "editable_practice",
     "led_networks",
+    "paragraphs",
     "practice_dict",
     "published_practices",
     "readable_practice",

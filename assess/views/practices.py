@@ -7,7 +7,7 @@ its network. Leaders also choose here whether their network is named in national
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -25,6 +25,18 @@ bp = Blueprint("practices", __name__)
 
 LANGUAGE_NAMES = {"sv": "Svenska", "fi": "Suomi", "en": "English"}
 MAX_BODY = 10_000
+
+
+@bp.app_template_filter("paragraphs")
+def paragraphs_filter(text: str | None) -> list[list[str]]:
+    """A practice's text as paragraphs of lines, for templates/practices/_text.html."""
+    return service.paragraphs(text)
+
+
+def _reader_language() -> str:
+    """The reader's interface language, when a practice may be written in it."""
+    lang = str(get_locale())
+    return lang if lang in LANGUAGE_NAMES else next(iter(LANGUAGE_NAMES))
 
 
 class PracticeForm(FlaskForm):
@@ -97,7 +109,9 @@ def edit_practice(practice_id: int | None = None):
         if practice is None:
             abort(404)
     networks = service.led_networks(session, current_user)
-    form = PracticeForm(obj=practice)
+    # A new practice is most likely written in the language the leader reads the app in.
+    form = PracticeForm(obj=practice,
+                        language=practice.language if practice else _reader_language())
     form.network_id.choices = [choice(n.id, n.name) for n in networks]
     if practice is not None:
         form.network_id.choices = [c for c in form.network_id.choices

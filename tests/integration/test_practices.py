@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,77 @@ def test_a_network_in_the_top_quartile_everywhere_gets_no_suggestions(
     log_in(client, auth, "leader-t2@example.org")
     html = client.get(f"/rounds/{round_of(db, nets['T2']).id}/report").get_data(as_text=True)
     assert "suggested-practices" not in html and "Practice of T1" not in html
+
+
+def test_the_practice_forms_buttons_are_buttons_the_apps_styles_apply_to(
+        client, auth, make_user, make_network):
+    network = make_network()
+    make_user("leader@example.org", role="leader", network=network)
+    log_in(client, auth, "leader@example.org")
+    page = client.get("/practices/new").get_data(as_text=True)
+    # static/assess.css styles `button, .button`; a bare <input type="submit"> stays tiny.
+    assert re.search(r'<button type="submit" name="save" value="Save as draft" '
+                     r'class="button-secondary">Save as draft</button>', page)
+    assert re.search(r'<button type="submit" name="publish" value="Publish">Publish</button>',
+                     page)
+    assert not re.search(r"<input[^>]*type=\"submit\"", page)
+
+
+@pytest.mark.parametrize(("lang", "code"), [("fi", "fi"), ("sv", "sv"), ("en", "en")])
+def test_a_new_practices_text_language_defaults_to_the_readers_interface_language(
+        client, auth, make_user, make_network, lang, code):
+    network = make_network()
+    make_user("leader@example.org", role="leader", network=network)
+    log_in(client, auth, "leader@example.org")
+    client.post("/language", data={"lang": lang})
+    page = client.get("/practices/new").get_data(as_text=True)
+    select_html = page[page.index('<select id="language"'):]
+    select_html = select_html[: select_html.index("</select>")]
+    assert re.findall(r'<option selected value="(\w+)"', select_html) == [code]
+
+
+def test_editing_a_practice_keeps_the_language_it_was_written_in(
+        client, auth, make_user, make_network):
+    network = make_network()
+    make_user("leader@example.org", role="leader", network=network)
+    log_in(client, auth, "leader@example.org")
+    url = write(client, network.id).headers["Location"]  # written in English
+    client.post("/language", data={"lang": "fi"})
+    page = client.get(f"{url}/edit").get_data(as_text=True)
+    select_html = page[page.index('<select id="language"'):]
+    assert re.findall(r'<option selected value="(\w+)"',
+                      select_html[: select_html.index("</select>")]) == ["en"]
+
+
+def test_a_practices_paragraphs_and_line_breaks_show_on_the_card_and_page_escaped(
+        client, auth, make_user, make_network):
+    network = make_network()
+    make_user("leader@example.org", role="leader", network=network)
+    log_in(client, auth, "leader@example.org")
+    body = ("We meet monthly.\r\nDecisions are prepared in writing.\r\n\r\n\r\n"
+            "Every <b>organisation</b> & its board decide.")
+    url = write(client, network.id, body=body).headers["Location"]
+    expected = ("<p>We meet monthly.<br>Decisions are prepared in writing.</p>"
+                "<p>Every &lt;b&gt;organisation&lt;/b&gt; &amp; its board decide.</p>")
+    shown = client.get(url).get_data(as_text=True)
+    assert f'<div class="practice-body">{expected}</div>' in shown
+    listed = client.get("/practices").get_data(as_text=True)
+    assert f'<div class="practice-excerpt">{expected}</div>' in listed
+    assert "<b>organisation</b>" not in shown + listed
+
+
+def test_the_write_button_and_the_settings_link_wrap_apart_on_a_narrow_screen(
+        app, client, auth, make_user, make_network):
+    network = make_network()
+    make_user("leader@example.org", role="leader", network=network)
+    log_in(client, auth, "leader@example.org")
+    page = client.get("/practices").get_data(as_text=True)
+    match = re.search(r'<(\w+) class="([^"]*)">\s*<a class="button" href="/practices/new">'
+                      r'.*?href="/practices/settings".*?</\1>', page, re.S)
+    assert match, "the button and the link share one container"
+    css = (Path(app.static_folder) / "assess.css").read_text(encoding="utf-8")
+    rules = [body for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css)
+             if any(re.search(rf"(^|[\s,])\.{re.escape(cls)}([\s,:]|$)", selectors)
+                    for cls in match.group(2).split())]
+    # at 360 px the two do not fit on one line: they must wrap, with space between them
+    assert any("flex-wrap: wrap" in rule and "gap:" in rule for rule in rules)
