@@ -271,7 +271,7 @@ def _config_min_respondents() -> int:
 
 @cli.command("demo-data")
 @click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--networks", default=40, show_default=True, type=click.IntRange(1, 20_000))
+@click.option("--networks", default=80, show_default=True, type=click.IntRange(1, 20_000))
 @click.option("--periods", default=4, show_default=True, type=click.IntRange(1, 20))
 @click.option("--if-empty", is_flag=True, help="Do nothing (but print the logins) if data exists.")
 @click.option("--scale", type=click.Choice(["demo", "national"]), default="demo",

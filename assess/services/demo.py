@@ -347,19 +347,27 @@ def demo_periods(count: int, today: date) -> list[PeriodSpec]:
     return periods
 
 
+#: Networks every region gets first when there are enough for all: the national view
+#: hides a region with fewer than 3 (methodology rule 13), which a demo should not show
+#: for nearly every region.
+SHOWN_REGION_MINIMUM = 3
+
+
 def _allocate(count: int, rng: np.random.Generator) -> list[int]:
-    """Networks per region: one each (when there are enough), the rest by population."""
+    """Networks per region: three each (when there are enough, else one each), the rest
+    by population."""
     population = np.array([r.population for r in REGIONS], dtype=float)
     if count < len(REGIONS):
         chosen = rng.choice(len(REGIONS), count, replace=False, p=population / population.sum())
         return np.bincount(chosen, minlength=len(REGIONS)).tolist()
-    rest = count - len(REGIONS)
+    base = SHOWN_REGION_MINIMUM if count >= SHOWN_REGION_MINIMUM * len(REGIONS) else 1
+    rest = count - base * len(REGIONS)
     quota = rest * population / population.sum()
     extra = np.floor(quota).astype(int)
     # Largest remainders get the networks left over: deterministic, population-led.
     leftover = rest - int(extra.sum())
     extra[np.argsort(-(quota - extra), kind="stable")[:leftover]] += 1
-    return (1 + extra).tolist()
+    return (base + extra).tolist()
 
 
 def _municipality_names(region: RegionSpec) -> list[str]:
@@ -408,7 +416,7 @@ def _plan_organizations(
 
 
 def plan_demo(
-    seed: int = 1, networks: int = 40, periods: int = 4, today: date | None = None,
+    seed: int = 1, networks: int = 80, periods: int = 4, today: date | None = None,
     size_factor: float = 1.0,
 ) -> DemoPlan:
     """Decide regions, periods, networks, organisations and round sizes from ``seed``."""
@@ -700,7 +708,7 @@ def _demo_logins(plan: DemoPlan) -> list[tuple[str, str, str | None, str | None,
 def create_demo_data(
     session: Session,
     seed: int = 1,
-    networks: int = 40,
+    networks: int = 80,
     periods: int = 4,
     default_k: int = 5,
     *,

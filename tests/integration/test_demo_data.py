@@ -241,3 +241,15 @@ def test_ngos_of_a_divergent_network_rate_trust_lower(flagship):
     trust = rows["tr-reliability"].apply(pd.to_numeric, errors="coerce")
     by_type = trust.groupby(rows["organization_type"]).mean()
     assert by_type["ngo"] < by_type["municipality"] - 0.5
+
+
+@pytest.mark.parametrize("networks", [66, 80, 2000])
+def test_with_enough_networks_every_region_gets_three_so_the_national_view_shows_it(networks):
+    from assess.services.demo import REGIONS, plan_demo
+
+    plan = plan_demo(seed=1, networks=networks, periods=1, today=TODAY)
+    per_region = {region.name: 0 for region in REGIONS}
+    for network in plan.networks:
+        per_region[network.region.name] += 1
+    assert sum(per_region.values()) == networks
+    assert min(per_region.values()) >= 3
