@@ -16,7 +16,9 @@ NAVIGATION = [
     ("main.home", _l("Start"), None),
     ("survey.list_my_surveys", _l("My surveys"), {"member"}),
     ("rounds.list_rounds", _l("Rounds"), {"leader", "coordinator", "admin"}),
-    ("reports.list_networks", _l("Networks"), {"leader", "coordinator", "analyst", "admin"}),
+    # Analysts may open /networks, but it lists no network for them (national roles read
+    # aggregates only, scope.report_network_ids): a link to an empty page is a dead end.
+    ("reports.list_networks", _l("Networks"), {"leader", "coordinator", "admin"}),
     ("regions.list_regions", _l("Regions"), {"coordinator", "analyst", "admin"}),
     ("national.show_comparison", _l("National comparison"), {"analyst", "admin"}),
     ("rounds.list_periods", _l("Periods"), {"analyst", "admin"}),

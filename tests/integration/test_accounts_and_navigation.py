@@ -45,7 +45,7 @@ def test_disabling_a_user_ends_their_session(client, db, make_user, auth):
         ("member", [], ["/networks", "/national", "/admin/questionnaires"]),
         ("leader", ["/networks"], ["/national", "/admin/questionnaires"]),
         ("coordinator", ["/networks"], ["/national", "/admin/questionnaires"]),
-        ("analyst", ["/networks", "/national"], ["/admin/questionnaires"]),
+        ("analyst", ["/national"], ["/admin/questionnaires"]),
         ("admin", ["/networks", "/national", "/admin/questionnaires"], []),
     ],
 )
@@ -64,6 +64,29 @@ def test_each_role_sees_its_own_navigation(client, make_user, make_network, auth
     for href in hidden:
         assert f'href="{href}' not in nav
         assert client.get(href).status_code == 404
+
+
+@pytest.mark.parametrize(("roles", "shown"), [(["analyst"], False),
+                                              (["analyst", "leader"], True)])
+def test_the_networks_link_is_only_shown_to_roles_whose_network_list_is_not_empty(
+        client, db, make_user, make_network, auth, roles, shown):
+    from assess.services.accounts import assign_role
+
+    network = make_network("Led network")
+    user = make_user("national@example.org", role=roles[0])
+    for role in roles[1:]:
+        assign_role(db, user, role, network=network)
+    db.commit()
+    auth.login("national@example.org")
+    client.post("/language", data={"lang": "en"})
+    nav = nav_labels(client.get("/").get_data(as_text=True))
+    assert ('href="/networks"' in nav) is shown
+    # the page itself stays open to analysts (tests/security/test_access_matrix.py): it just
+    # never lists a network for them, so a link to it would lead nowhere
+    listing = client.get("/networks")
+    assert listing.status_code == 200
+    empty = "There are no networks whose reports you can read."
+    assert (empty in listing.get_data(as_text=True)) is not shown
 
 
 @pytest.mark.parametrize(
