@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Network, Period, Region, Round, RoundSummary, User
+from ..models import Network, Period, Region, Response, Round, RoundSummary, User
+from ..models.survey import OPEN, SUBMITTED
 from ..scoring import round1
 from . import scope
 
@@ -26,6 +28,17 @@ class RoundLine:
 
 
 @dataclass
+class SurveyToAnswer:
+    """An open round of one of the member's networks that they have not yet submitted."""
+
+    round_id: int
+    network: str
+    period: str
+    closes_on: date | None
+    started: bool
+
+
+@dataclass
 class Overview:
     roles: set[str]
     led_networks: list[Network] = field(default_factory=list)
@@ -33,12 +46,14 @@ class Overview:
     regions: list[Region] = field(default_factory=list)
     rounds: list[RoundLine] = field(default_factory=list)
     periods: list[str] = field(default_factory=list)
+    surveys_to_answer: list[SurveyToAnswer] = field(default_factory=list)
 
 
 def overview_for(session: Session, user: User) -> Overview:
     overview = Overview(roles=user.role_names)
     if member_ids := user.network_ids("member"):
         overview.member_networks = _networks(session, member_ids)
+        overview.surveys_to_answer = surveys_to_answer(session, user, member_ids)
     if leader_ids := user.network_ids("leader"):
         overview.led_networks = _networks(session, leader_ids)
     if region_ids := user.region_ids("coordinator"):
@@ -50,6 +65,27 @@ def overview_for(session: Session, user: User) -> Overview:
         overview.rounds = latest_rounds(session, visible)
     overview.periods = list(session.scalars(select(Period.label).order_by(Period.label.desc())))
     return overview
+
+
+def surveys_to_answer(session: Session, user: User, network_ids: set[int]) -> list[SurveyToAnswer]:
+    """The open rounds of ``network_ids`` that ``user`` has not submitted, closing soonest first.
+
+    The same rounds as the member's "My surveys" page, less the ones already answered.
+    """
+    rows = session.execute(
+        select(Round, Network.name, Period.label, Response.status)
+        .join(Network, Round.network_id == Network.id)
+        .join(Period, Round.period_id == Period.id)
+        .outerjoin(Response, (Response.round_id == Round.id) & (Response.user_id == user.id))
+        .where(Round.state == OPEN, Round.network_id.in_(network_ids))
+        .order_by(Round.closes_on, Round.id)
+    ).all()
+    return [
+        SurveyToAnswer(round_id=round_.id, network=network, period=period,
+                       closes_on=round_.closes_on, started=status is not None)
+        for round_, network, period, status in rows
+        if status != SUBMITTED
+    ]
 
 
 def _networks(session: Session, ids: set[int]) -> list[Network]:

@@ -590,6 +590,46 @@ def test_a_member_answers_from_my_surveys(client, db, auth, make_user, survey_ro
     assert "Answered" in client.get("/my-surveys").get_data(as_text=True)
 
 
+NO_ROUND_YET = "When your network opens a survey round you receive a personal link by email."
+
+
+def test_a_members_home_points_to_the_open_survey_first_and_not_to_a_future_link(
+        client, db, auth, make_user, survey_round, flagship):
+    make_user("member@example.org", role="member", network=survey_round.network)
+    auth.login("member@example.org")
+    client.post("/language", data={"lang": "en"})
+    home = client.get("/").get_data(as_text=True)
+    assert "You have a survey to answer" in home
+    answer = f'action="/rounds/{survey_round.id}/answer"'
+    assert answer in home
+    assert home.index(answer) < home.index("Your roles")  # before anything else
+    assert NO_ROUND_YET not in home  # a round is open: "when one opens" would mislead
+    for lang, heading in (("sv", "Du har en enkät att besvara"),
+                          ("fi", "Sinulla on kysely vastattavana")):
+        client.post("/language", data={"lang": lang})
+        assert heading in client.get("/").get_data(as_text=True)
+    client.post("/language", data={"lang": "en"})
+
+    client.post(f"/rounds/{survey_round.id}/answer")
+    client.post("/survey/page/1", data=page_form(flagship, 1, "4", action="save"))
+    home = client.get("/").get_data(as_text=True)
+    assert "You have a survey to answer" in home and "Continue" in home
+    assert client.post("/survey/submit").status_code == 303
+    home = client.get("/").get_data(as_text=True)
+    assert "You have a survey to answer" not in home and answer not in home
+    assert NO_ROUND_YET in home  # nothing left to answer: the next round will come by mail
+
+
+def test_a_members_home_without_an_open_survey_says_a_link_comes_when_a_round_opens(
+        client, auth, make_user, make_network, survey_round):
+    make_user("member@example.org", role="member", network=make_network("Quiet network"))
+    auth.login("member@example.org")
+    client.post("/language", data={"lang": "en"})
+    home = client.get("/").get_data(as_text=True)
+    assert NO_ROUND_YET in home
+    assert "survey to answer" not in home and "/answer" not in home
+
+
 def test_a_member_invited_by_link_who_also_logs_in_answers_one_response(
         client, db, auth, make_user, invite, survey_round, flagship):
     make_user("member@example.org", role="member", network=survey_round.network)
