@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from babel import Locale
+from babel.dates import format_date as babel_format_date
 from flask import Flask, current_app, request, session
-from flask_babel import Babel, format_decimal, get_locale
+from flask_babel import Babel, format_decimal, get_locale, to_user_timezone
+from flask_babel import format_date as babel_flask_format_date
 from flask_login import current_user
 
 from . import PROJECT_ROOT
@@ -41,6 +46,28 @@ def init_app(app: Flask) -> None:
 
     app.add_template_filter(format_score, "score")
     app.add_template_filter(format_signed_score, "signed_score")
+    # Replaces Flask-Babel's own `dateformat`: English dates in British style.
+    app.add_template_filter(format_date, "dateformat")
+    from . import labels
+
+    app.add_template_filter(labels.period_label, "period_label")
+    app.add_template_filter(labels.theme_label, "theme_label")
+    app.add_template_global(labels.questionnaire_title, "questionnaire_title")
+
+
+#: English dates are written the British way ("15 December 2026"), as in Finland.
+ENGLISH_DATES = Locale("en", "GB")
+
+
+def format_date(value=None, format: str | None = None) -> str:
+    """A date in the reader's language, like Flask-Babel's `format_date`, but in English
+    with the day before the month: 15 December 2026, not December 15, 2026."""
+    locale = get_locale()
+    if locale is None or locale.language != "en":
+        return babel_flask_format_date(value, format)
+    if isinstance(value, datetime):
+        value = to_user_timezone(value)
+    return babel_format_date(value, format or "medium", locale=ENGLISH_DATES)
 
 
 def format_score(value: float | None) -> str:

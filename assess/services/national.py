@@ -1171,6 +1171,7 @@ PAGE_RENDERER_FILES = (
     "templates/reports/_chart.html",
     "assess/reports/national_charts.py",
     "assess/i18n.py",
+    "assess/labels.py",
     "assess/translations/en/LC_MESSAGES/messages.mo",
     "assess/translations/fi/LC_MESSAGES/messages.mo",
     "assess/translations/sv/LC_MESSAGES/messages.mo",
@@ -1282,6 +1283,11 @@ PDF_RENDERER_FILES = (
     "static/report-print.css",
     "static/assess.css",
     "assess/reports/national_charts.py",
+    "assess/i18n.py",
+    "assess/labels.py",
+    "assess/translations/en/LC_MESSAGES/messages.mo",
+    "assess/translations/fi/LC_MESSAGES/messages.mo",
+    "assess/translations/sv/LC_MESSAGES/messages.mo",
 )
 
 

@@ -55,6 +55,8 @@ RENDERER_FILES = (
     "assess/reports/charts.py",
     "assess/reports/pdf.py",
     "assess/services/report_render.py",
+    "assess/i18n.py",
+    "assess/labels.py",
 )
 
 

@@ -34,7 +34,7 @@ from wtforms.validators import InputRequired
 from ..auth import roles_required
 from ..db import get_session
 from ..forms.rounds import choice
-from ..labels import LEVEL_LABELS
+from ..labels import LEVEL_LABELS, period_label
 from ..models import Network, RenderedReport, Round
 from ..services import audit, home, report_exports, report_render, scope, targets
 from ..services.practices import suggest_practices
@@ -240,7 +240,8 @@ def _target_form(dimensions: list[dict], periods, current: dict, data=None) -> F
 
     class TargetForm(FlaskForm):
         period = SelectField(_l("To be reached by"), validators=[InputRequired()],
-                             choices=[choice(str(p.id), p.label) for p in periods])
+                             choices=[choice(str(p.id), period_label(p.label))
+                                      for p in periods])
 
     for dim in dimensions:
         setattr(TargetForm, f"dim_{dim['id']}",

@@ -509,3 +509,51 @@ def test_funnel_limits_match_the_methodology_example():
         "upper998": 78.5}]
     # clipped to the scale
     assert funnel_limits(95.0, 20.0, [1])[0]["upper998"] == 100.0
+
+
+# -- the reader's language: periods, themes and questionnaires in words ----------------------------
+
+def test_finnish_national_page_shows_periods_themes_and_questionnaire_in_words(
+        national_data, client, auth, make_user):
+    login(client, auth, make_user)
+    client.post("/language", data={"lang": "fi"})
+    html, _tables = page(client, period=SPRING, questionnaire="tiny")
+    # the filter's values stay identifiers; what people read is in Finnish
+    assert re.search(r'<option value="2026-spring"[^>]*>kevät 2026</option>', html)
+    assert re.search(r'<option value="tiny"[^>]*>Pieni</option>', html)
+    assert re.search(r'<option value="elderly care"[^>]*>ikääntyneiden palvelut</option>', html)
+    assert re.search(r'<option value="youth work"[^>]*>youth work</option>', html)  # not known
+    assert "kauden kevät 2026 suljetut kierrokset (Pieni, versio 1)" in html
+    assert re.search(r'<th scope="col" class="num">syksy 2025</th>', html)
+    # the methodology's section is named in Finnish and by its heading there
+    assert "Ks. menetelmäkuvauksen kohta ”Suppilokuvio” (Funnel plot)." in html
+    with open(Path(__file__).parents[2] / "docs" / "methodology.md", encoding="utf-8") as doc:
+        assert "\n## Funnel plot\n" in doc.read()
+    # downloads keep the identifiers
+    csv_text = client.get("/national.csv", query_string={"period": SPRING,
+                                                         "questionnaire": "tiny"}).get_data(
+        as_text=True)
+    assert SPRING in csv_text and "kevät" not in csv_text
+
+
+def test_swedish_instrument_page_uses_decimal_commas_and_keeps_dont_know_on_one_line(
+        national_data, runner, client, auth, make_user):
+    report = json.loads(runner.invoke(args=["instrument", "--period", SPRING,
+                                            "--questionnaire", "tiny"]).stdout)
+    stage1 = next(d for d in report["dimensions"] if d["id"] == "stage-1")
+    login(client, auth, make_user)
+    client.post("/language", data={"lang": "sv"})
+    html = client.get("/national/instrument",
+                      query_string={"period": SPRING, "questionnaire": "tiny"}).get_data(
+        as_text=True)
+    alpha = re.search(r'<strong class="alpha-value">([^<]*)</strong>', html).group(1)
+    assert alpha == f"{stage1['alpha']:.2f}".replace(".", ",").replace("-", "\u2212")
+    row = re.search(r'<tr data-item="a1">.*?</tr>', html, re.S).group(0)
+    item = next(i for i in stage1["items"] if i["id"] == "a1")
+    assert f"{item['item_total']:.2f}".replace(".", ",").replace("-", "\u2212") in row
+    assert not re.search(r"\d\.\d", re.sub(r"<[^>]+>", " ", row).replace(item["id"], ""))
+    assert re.search(r'<td class="num nowrap dont-know">\d+ <span class="muted">\(\d+,\d\xa0%\)',
+                     row)
+    assert re.search(r'<option value="2026-spring"[^>]*>våren 2026</option>', html)
+    assert re.search(r'<option value="tiny"[^>]*>Liten</option>', html)
+    assert "under våren 2026" in html

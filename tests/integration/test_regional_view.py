@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,18 @@ def test_others_get_404(region_data, client, auth, make_user, db, role):
 def test_coordinator_of_the_region_gets_200(region_data, client, auth, make_user):
     log_in(client, auth, make_user, "coordinator", region=region_data["North"])
     assert client.get(f"/regions/{region_data['North'].id}").status_code == 200
+
+
+def test_finnish_regional_page_shows_the_period_and_known_themes_in_finnish(
+        region_data, client, auth, make_user, db):
+    first = db.scalar(select(Network).where(Network.region_id == region_data["North"].id,
+                                            Network.name != "Secretive"))
+    first.theme = "home care"
+    db.commit()
+    log_in(client, auth, make_user, "coordinator", region=region_data["North"])
+    client.post("/language", data={"lang": "fi"})
+    html = north_page(client, region_data)
+    assert "kevät 2026" in html and "2026-spring</" not in html
+    assert re.search(r'<option value="2026-spring"[^>]*>kevät 2026</option>', html)
+    assert re.search(r'<option value="tiny"[^>]*>Pieni</option>', html)
+    assert "· kotihoito</span>" in html and "home care" not in html

@@ -114,7 +114,8 @@ def test_every_figure_on_the_page_equals_the_report_json(data, client, make_user
         if dim["region_networks"] >= 3:
             assert fmt(dim["benchmark"]["region_percentile"], lang) in text
         assert signed(dim["trend"]["delta"], lang) in text
-        assert dim["trend"]["previous_period"] in text
+        assert dim["trend"]["previous_period"] == "2025-autumn"
+        assert PERIOD_WORDS[lang][0] in text  # the previous period, in words
     profile = text_of(section(html, "profile"))
     for dim in report["dimensions"]:
         row = re.search(r'<tr data-dimension="' + dim["id"] + r'">.*?</tr>',
@@ -335,7 +336,10 @@ def test_trend_page_lists_every_closed_round_with_the_reports_figures(data, clie
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     table = re.search(r'<table class="trend-table">.*?</table>', html, re.S).group(0)
-    assert table.index("2025-autumn") < table.index("2026-spring")
+    # periods in words, oldest first; the questionnaire by its title, not its id
+    assert table.index("syksy 2025") < table.index("kevät 2026")
+    assert "2025-autumn" not in text_of(table)
+    assert "Kyselylomake Pieni" in text_of(html)
     for round_ in (data["autumn"], data["spring"]):
         report = client.get(f"/rounds/{round_.id}/report.json").get_json()
         for dim in report["dimensions"]:
@@ -353,7 +357,7 @@ def test_trend_page_with_one_round_says_there_is_no_trend_yet(tiny, db, runner, 
     network = db.scalar(select(Network).where(Network.name == "N1"))
     login_as(client, make_user, "leader", network)
     html = client.get(f"/networks/{network.id}/trends").get_data(as_text=True)
-    assert "only one closed round (2026-spring), so there is no trend yet" in html
+    assert "only one closed round (spring 2026), so there is no trend yet" in html
 
 
 def test_trend_page_without_closed_rounds_says_so(tiny, db, runner, tmp_path, client,
@@ -424,3 +428,74 @@ def test_several_charts_on_one_page_share_no_id_and_keep_their_references():
     assert page.count('role="img"') == 2
     assert "<text" in page  # text stays text (svg.fonttype none)
     assert charts.png_data_uri(radar).startswith("data:image/png;base64,iVBOR")
+
+
+# -- periods in words, an honest trend summary --------------------------------------------------
+
+PERIOD_WORDS = {"en": ("autumn 2025", "spring 2026"), "sv": ("hösten 2025", "våren 2026"),
+                "fi": ("syksy 2025", "kevät 2026")}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_report_names_periods_in_words_of_the_readers_language(data, client, make_user, lang):
+    login_as(client, make_user, "leader", data["network"], lang=lang)
+    text = text_of(client.get(f"/rounds/{data['spring'].id}/report").get_data(as_text=True))
+    autumn, spring = PERIOD_WORDS[lang]
+    assert spring in text and autumn in text
+    assert "2026-spring" not in text and "2025-autumn" not in text
+
+
+SUMMARY = {
+    "en": "Compared with autumn 2025, {up} of {n} dimensions are higher and {down} lower.",
+    "sv": "Jämfört med hösten 2025 är {up} av {n} dimensioner högre och {down} lägre.",
+    "fi": "Kauteen syksy 2025 verrattuna pisteet ovat nousseet {up}/{n} ulottuvuudessa ja "
+          "laskeneet {down} ulottuvuudessa.",
+}
+NONE_SIGNIFICANT = {
+    "en": "None of the changes is statistically significant",
+    "sv": "Ingen av förändringarna är statistiskt signifikant",
+    "fi": "Mikään muutoksista ei ole tilastollisesti merkitsevä",
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_summary_says_how_many_dimensions_rose_and_how_many_significantly(data, client,
+                                                                          make_user, lang):
+    login_as(client, make_user, "leader", data["network"], lang=lang)
+    round_id = data["spring"].id
+    report = client.get(f"/rounds/{round_id}/report.json").get_json()
+    html = client.get(f"/rounds/{round_id}/report").get_data(as_text=True)
+    summary = text_of(re.search(r'<li class="trend-summary">.*?</li>', html, re.S).group(0))
+    trends = [d["trend"] for d in report["dimensions"]
+              if d["score"] is not None and d["trend"] and d["trend"]["delta"] is not None]
+    up = sum(t["delta"] > 0 for t in trends)
+    down = sum(t["delta"] < 0 for t in trends)
+    assert SUMMARY[lang].format(up=up, n=len(trends), down=down) in summary
+    significant = [t for t in trends if t["significant"]]
+    assert (NONE_SIGNIFICANT[lang] in summary) == (not significant)
+    # rule 12: a rise that is not significant is not called an improvement
+    assert "improved" not in summary and "förbättrats" not in summary
+
+
+def test_summary_names_significant_rises_and_says_when_no_rise_is(data, client, make_user,
+                                                                  monkeypatch):
+    from assess.services import report_render
+
+    real = report_render.at_a_glance
+
+    def one_significant_decline(report):
+        glance = real(report)
+        changes = [d for d in report["dimensions"]
+                   if d["score"] is not None and d["trend"] and d["trend"]["delta"] is not None]
+        glance.update(improved=2, declined=1, changed=3, significant_up=[],
+                      significant_down=[{**changes[0], "title": "Trust"}])
+        return glance
+
+    monkeypatch.setattr(report_render, "at_a_glance", one_significant_decline)
+    login_as(client, make_user, "leader", data["network"], lang="en")
+    html = client.get(f"/rounds/{data['spring'].id}/report").get_data(as_text=True)
+    summary = text_of(re.search(r'<li class="trend-summary">.*?</li>', html, re.S).group(0))
+    assert "2 of 3 dimensions are higher and 1 lower." in summary
+    assert "No rise is statistically significant." in summary
+    assert "Statistically significant declines (1 of 1): Trust." in summary
+    assert "None of the changes" not in summary

@@ -98,7 +98,8 @@ def test_every_score_in_the_pdf_equals_the_json(data, client, make_user, lang):
         assert fmt(dim["benchmark"]["national_percentile"], lang) in text
         delta = dim["trend"]["delta"]
         assert ("+" if delta > 0 else "\u2212" if delta < 0 else "") + fmt(abs(delta), lang) in text
-    assert report["period"] in text and report["region"] in text
+    assert report["period"] == "2026-spring" and report["region"] in text
+    assert {"sv": "våren 2026", "fi": "kevät 2026", "en": "spring 2026"}[lang] in text
     # footer "page X of Y" and a table of contents with page numbers
     pages = len(reader.pages)
     assert re.search(rf"\b2\D+{pages}\b", reader.pages[1].extract_text())
@@ -157,7 +158,7 @@ def test_a_new_target_renders_the_pdf_again(data, client, make_user, render_call
     assert response.status_code == 302
     body = client.get(f"/rounds/{round_id}/report.pdf").data
     assert len(render_calls) == 2
-    assert "2027-spring" in pdf_text(body)
+    assert "spring 2027" in pdf_text(body)  # the target's period, in words
 
 
 def test_suppressed_round_pdf_says_why_only(db, runner, tmp_path, client, make_user):
@@ -251,3 +252,12 @@ def test_pdf_chart_is_vector_with_its_text_as_text_and_png_is_the_alternative(
     assert len(images) == 1  # the radar, drawn at 150 dpi across 150 mm
     assert next(iter(images.values())).image.width >= 900
     assert "Scores by dimension, compared with others." in pdf_text(png)
+
+
+def test_pdf_names_the_period_and_questionnaire_in_words_of_the_reader(data, client, make_user):
+    login_leader(client, make_user, data["network"], "fi")
+    text = " ".join(pdf_text(client.get(f"/rounds/{data['round'].id}/report.pdf").data).split())
+    assert "kevät 2026" in text and "syksy 2025" in text
+    assert "2026-spring" not in text and "2025-autumn" not in text
+    assert "Pieni, versio 1" in text  # the questionnaire's title, not its id "tiny"
+    assert "Kauteen syksy 2025 verrattuna pisteet ovat nousseet" in text
