@@ -91,7 +91,7 @@ def test_gap_percent_to_target_and_progress_by_hand(data, client, make_user):
 
     html = client.get(f"/rounds/{data['spring'].id}/report").get_data(as_text=True)
     assert "81.3%" in html
-    assert "+37.5" in html and "since 2025-autumn" in html
+    assert "+37.5" in html and "since autumn 2025" in html
 
 
 def test_pure_target_arithmetic():
@@ -125,7 +125,7 @@ def test_target_period_must_come_after_the_round(data, client, make_user, db):
     assert response.status_code == 200  # the form again, with an error
     assert db.scalar(select(Target.id)) is None
     page = client.get(f"/rounds/{data['spring'].id}/targets").get_data(as_text=True)
-    assert "2027-spring" in page and "2025-autumn" not in page.split("<select")[1]
+    assert "spring 2027" in page and "autumn 2025" not in page.split("<select")[1]
 
 
 def test_only_the_networks_leader_sets_targets(data, client, make_user, db):
@@ -151,5 +151,5 @@ def test_no_later_period_says_what_to_do(data, client, make_user, db):
     db.commit()
     login(client, make_user, "leader", data["network"])
     page = client.get(f"/rounds/{data['spring'].id}/targets").get_data(as_text=True)
-    assert "No survey period after 2026-spring exists yet" in page
+    assert "No survey period after spring 2026 exists yet" in page
     assert "<form method=\"post\" class=\"stacked-form targets-form\"" not in page
