@@ -8,10 +8,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Network, Period, Region, Response, Round, RoundSummary, User
+from ..models import Network, Period, Region, Round, RoundSummary, User
 from ..models.survey import OPEN, SUBMITTED
 from ..scoring import round1
 from . import scope
+from .surveys import member_statuses
 
 
 @dataclass
@@ -63,7 +64,8 @@ def overview_for(session: Session, user: User) -> Overview:
     visible = scope.report_network_ids(session, user)
     if visible is not None and visible:
         overview.rounds = latest_rounds(session, visible)
-    overview.periods = list(session.scalars(select(Period.label).order_by(Period.label.desc())))
+    overview.periods = list(session.scalars(select(Period.label).order_by(
+        *Period.newest_first())))
     return overview
 
 
@@ -73,18 +75,18 @@ def surveys_to_answer(session: Session, user: User, network_ids: set[int]) -> li
     The same rounds as the member's "My surveys" page, less the ones already answered.
     """
     rows = session.execute(
-        select(Round, Network.name, Period.label, Response.status)
+        select(Round, Network.name, Period.label)
         .join(Network, Round.network_id == Network.id)
         .join(Period, Round.period_id == Period.id)
-        .outerjoin(Response, (Response.round_id == Round.id) & (Response.user_id == user.id))
         .where(Round.state == OPEN, Round.network_id.in_(network_ids))
         .order_by(Round.closes_on, Round.id)
     ).all()
+    statuses = member_statuses(session, user.id, user.email, [row[0].id for row in rows])
     return [
         SurveyToAnswer(round_id=round_.id, network=network, period=period,
-                       closes_on=round_.closes_on, started=status is not None)
-        for round_, network, period, status in rows
-        if status != SUBMITTED
+                       closes_on=round_.closes_on, started=round_.id in statuses)
+        for round_, network, period in rows
+        if statuses.get(round_.id) != SUBMITTED
     ]
 
 
@@ -99,7 +101,7 @@ def latest_rounds(session: Session, network_ids: set[int], limit: int = 50) -> l
         .join(Period, Round.period_id == Period.id)
         .outerjoin(RoundSummary, RoundSummary.round_id == Round.id)
         .where(Round.network_id.in_(network_ids))
-        .order_by(Period.label.desc(), Network.name)
+        .order_by(*Period.newest_first(), Network.name)
         .limit(limit)
     ).all()
     lines = []

@@ -700,6 +700,27 @@ def questionnaire_of(round_: Round) -> Questionnaire:
 # -- progress --------------------------------------------------------------------------------
 
 
+def member_statuses(session: Session, user_id: int, email: str,
+                    round_ids: list[int]) -> dict[int, str]:
+    """The member's response status (draft or submitted) per round: the response of their
+    account, or of the personal link mailed to their address (one person, one response;
+    see start_or_resume_for_user). Submitted wins when there are both."""
+    if not round_ids:
+        return {}
+    by_account = select(Response.round_id, Response.status).where(
+        Response.user_id == user_id, Response.round_id.in_(round_ids))
+    by_link = (
+        select(Response.round_id, Response.status)
+        .join(Invitation, Response.invitation_id == Invitation.id)
+        .where(func.lower(Invitation.email) == email.lower(), Response.round_id.in_(round_ids))
+    )
+    statuses: dict[int, str] = {}
+    for round_id, status in session.execute(by_account.union_all(by_link)).all():
+        if statuses.get(round_id) != SUBMITTED:
+            statuses[round_id] = status
+    return statuses
+
+
 def round_listing():
     """Rounds with network name, period label, questionnaire and counts (invited,
     answered, submitted), newest period first: the rounds list of the page and the CLI.

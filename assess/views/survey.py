@@ -46,6 +46,7 @@ from ..services.surveys import (
     MAX_TEXT_LENGTH,
     LinkNotValid,
     answers_of,
+    member_statuses,
     questionnaire_of,
     resolve_token,
     save_answers,
@@ -368,11 +369,8 @@ def list_my_surveys():
         .where(Round.state == OPEN, Round.network_id.in_(network_ids))
         .order_by(Round.closes_on, Round.id)
     )) if network_ids else []
-    statuses = dict(db.execute(
-        select(Response.round_id, Response.status).where(
-            Response.user_id == current_user.id, Response.round_id.in_([r.id for r in rounds])
-        )
-    ).all()) if rounds else {}
+    statuses = member_statuses(db, current_user.id, current_user.email,
+                               [r.id for r in rounds])
     lang = _lang()
     entries = []
     for round_ in rounds:

@@ -649,6 +649,21 @@ def test_a_member_invited_by_link_who_also_logs_in_answers_one_response(
     assert values == {2}  # the edit of the one response, not a second copy
 
 
+def test_a_member_who_answered_by_link_is_not_told_to_answer_again_after_logging_in(
+        client, db, auth, make_user, invite, survey_round, flagship):
+    make_user("member@example.org", role="member", network=survey_round.network)
+    client.get(f"/s/{invite('Member@Example.org')}")
+    client.post("/survey/page/1", data=page_form(flagship, 1, "4"))
+    assert client.post("/survey/submit").status_code == 303
+
+    auth.login("member@example.org")
+    client.post("/language", data={"lang": "en"})
+    home = client.get("/").get_data(as_text=True)
+    assert "survey to answer" not in home
+    listing = client.get("/my-surveys").get_data(as_text=True)
+    assert "Answered" in listing and "Not started" not in listing
+
+
 def test_a_member_who_started_logged_in_continues_the_same_answers_by_link(
         client, db, auth, make_user, invite, survey_round, flagship):
     make_user("member@example.org", role="member", network=survey_round.network)
