@@ -20,7 +20,10 @@ from email.utils import format_datetime, make_msgid
 from functools import partial
 from pathlib import Path
 
-from flask_babel import force_locale, format_date, gettext
+from flask_babel import force_locale, gettext
+
+from .i18n import format_date
+from .labels import period_label
 
 logger = logging.getLogger("assess.mail")
 
@@ -169,11 +172,11 @@ def invitation_mail(facts: SurveyFacts) -> OutgoingMail:
         return _survey_mail(
             facts,
             subject=gettext("Survey invitation: %(network)s, %(period)s",
-                            network=facts.network, period=facts.period),
+                            network=facts.network, period=period_label(facts.period)),
             opening=gettext(
                 'The collaboration network %(network)s asks you to answer the survey '
                 '"%(survey)s" for the period %(period)s.',
-                network=facts.network, survey=facts.survey, period=facts.period,
+                network=facts.network, survey=facts.survey, period=period_label(facts.period),
             ),
             resuming=gettext("Your answers are saved as you go, so you can stop and continue "
                              "later through the same link."),
@@ -195,7 +198,7 @@ def reminder_mail(facts: SurveyFacts) -> OutgoingMail:
             opening=gettext(
                 'You have not yet submitted your answers to the survey "%(survey)s" of the '
                 "collaboration network %(network)s for the period %(period)s.",
-                network=facts.network, survey=facts.survey, period=facts.period,
+                network=facts.network, survey=facts.survey, period=period_label(facts.period),
             ),
             resuming=gettext("Answers you have saved are kept; you can continue where "
                              "you left off."),

@@ -19,7 +19,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, get_locale, gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -38,6 +38,7 @@ from ..forms.rounds import (
     ReopenRoundForm,
     choice,
 )
+from ..i18n import format_date
 from ..mail import sender_for
 from ..models import Invitation, Network, Period, QuestionnaireVersion, Round
 from ..models.survey import CLOSED, OPEN

@@ -27,7 +27,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, get_locale, refresh
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -35,6 +35,7 @@ from sqlalchemy import bindparam, select
 
 from ..auth import roles_required
 from ..db import get_session
+from ..i18n import format_date
 from ..limiter import limiter, survey_link_limit
 from ..models import Invitation, Network, Period, QuestionnaireVersion, Response, Round
 from ..models.survey import CLOSED, DRAFT, OPEN, SUBMITTED

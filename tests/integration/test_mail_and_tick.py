@@ -156,6 +156,25 @@ def test_tick_opens_a_draft_on_its_date_and_mails_its_invitations(app, db, smtp,
     assert swedish["Content-Language"] == "sv" and finnish["Content-Language"] == "fi"
     assert f"{closes.day} {month['sv'][closes.month - 1]} {closes.year}" in body_of(swedish)
     assert f"{closes.day}. {month['fi'][closes.month - 1]} {closes.year}" in body_of(finnish)
+    # English as written in Finland: the day before the month.
+    assert f"{closes.day} {closes.strftime('%B')} {closes.year}" in body_of(english)
+
+
+@pytest.mark.parametrize(("language", "period"), [
+    ("sv", "hösten 2026"), ("fi", "syksy 2026"), ("en", "autumn 2026")])
+def test_a_mail_names_a_seasonal_period_in_words_of_the_invitees_language(app, language,
+                                                                          period):
+    from flask_babel import force_locale
+
+    from assess.mail import SurveyFacts, invitation_mail
+
+    facts = SurveyFacts(to="anna@example.fi", language=language, network=NETWORK,
+                        period="2026-autumn", survey="Survey", closes_on=None,
+                        link=BASE_URL + "/s/x")
+    with app.test_request_context(), force_locale(language):
+        mail = invitation_mail(facts)
+    assert mail.subject.endswith(f"{NETWORK}, {period}")
+    assert "2026-autumn" not in mail.body
 
 
 def test_one_reminder_goes_out_days_before_closing_and_never_twice(app, db, smtp, draft_round):
