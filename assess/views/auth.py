@@ -198,8 +198,9 @@ def login_code():
         logger.warning("second factor failed: user=%s address=%s", user.id,
                        loggable(client_address()))
         audit.record("mfa_failed", user_id=user.id, target=f"user:{user.id}", session=db)
-        error = _("The code is not correct. Check the time on your phone and try again, or "
-                  "use a recovery code.")
+        error = _("The code is not correct, or it has been used already: each code works "
+                  "once. Wait for the next code in the app and enter it, check the time on "
+                  "your phone, or use a recovery code.")
     return render_template("auth/code.html", form=form, error=error), 200 if not error else 401
 
 
