@@ -13,6 +13,10 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # page p95 of ~7 s with 2 per core while 4 PDFs render, ~0.2 s with 4 per core). Each
 # worker is ~260 MB RSS, much of it shared with the master through preload_app.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 4))
+# At most half the workers render PDFs at once (assess.render_slots); a download beyond
+# that answers 503 "try again in a few seconds", so the answering pages always find a
+# free worker. Read by the app (preloaded below) as PDF_RENDER_SLOTS.
+os.environ.setdefault("ASSESS_PDF_RENDER_SLOTS", str(max(1, workers // 2)))
 worker_class = "sync"
 # A PDF renders in about a second; leave room, but free a stuck worker.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))

@@ -28,6 +28,10 @@ DEFAULTS = {
     # Mails sent within one request ("invite", "mail waiting invitations", "send reminders
     # now"): about 0.1-0.3 s each over SMTP, so a batch stays well inside the worker timeout.
     "MAILS_PER_REQUEST": 100,
+    # PDFs rendering at once on this host (assess.render_slots); a download beyond them
+    # answers 503 "try again in a few seconds" rather than taking a worker the answering
+    # pages need. gunicorn.conf.py sets half the workers; 0 means no limit.
+    "PDF_RENDER_SLOTS": 2,
     "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds the token instead
 }
 

@@ -104,6 +104,9 @@ def app(database_url, tmp_path):
             "MAIL_BACKEND": "console",
             # Most tests log in with a password alone; tests/security turns MFA back on.
             "MFA_REQUIRED": False,
+            # Render slots are per host: tests in parallel processes must not take each
+            # other's. tests/integration/test_render_slots_web.py turns them on.
+            "PDF_RENDER_SLOTS": 0,
         }
     )
     app.instance_path = str(tmp_path / "instance")

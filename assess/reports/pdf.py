@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .. import PROJECT_ROOT
+from ..render_slots import render_slot
 
 STATIC_DIR = PROJECT_ROOT / "static"
 #: Fonts with å, ä, ö and the Sami letters, shipped inside matplotlib (a dependency).
@@ -116,16 +117,42 @@ def _stylesheet(css: str):
     return CSS(string=css, url_fetcher=fetcher, font_config=font_config)
 
 
+#: How long a command waits for a free render slot before giving up on a PDF.
+COMMAND_SLOT_WAIT = 600.0
+
+
 def run_at_low_priority(function: Callable[[], T]) -> T:
     """Call `function` in a thread with a raised nice value and wait for its result.
 
     CPU-heavy work (a PDF) then yields the CPU to the requests of the other workers.
     The caller's context variables (Flask's app and request context, the locale) go
     along. Where threads cannot be niced (not Linux), it simply runs at normal priority.
-    Nested calls run inline.
+    Nested calls run inline. It first takes one of the host's render slots
+    (`PDF_RENDER_SLOTS`, assess.render_slots): in a request, NoFreeSlot is raised at once
+    when all are taken, so that some workers always stay free for the other pages.
     """
     if getattr(_LOW_PRIORITY, "active", False):
         return function()
+    slots, directory, wait = _slot_policy()
+    with render_slot(slots, directory, wait=wait):
+        return _run_in_low_priority_thread(function)
+
+
+def _slot_policy() -> tuple[int, Path | None, float]:
+    """(render slots of the host, their directory, seconds to wait for one): a request
+    does not wait (it answers 503 at once, keeping its worker free); a command (`rounds
+    tick`) waits its turn. No app: no limit."""
+    from flask import current_app, has_app_context, has_request_context
+
+    if not has_app_context():
+        return 0, None, 0.0
+    config = current_app.config
+    slots = int(config.get("PDF_RENDER_SLOTS") or 0)
+    directory = Path(config["PDF_RENDER_SLOT_DIR"]) if config.get("PDF_RENDER_SLOT_DIR") else None
+    return slots, directory, 0.0 if has_request_context() else COMMAND_SLOT_WAIT
+
+
+def _run_in_low_priority_thread(function: Callable[[], T]) -> T:
     context = contextvars.copy_context()
     outcome: dict[str, object] = {}
 

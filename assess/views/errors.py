@@ -2,6 +2,11 @@ from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
+from ..render_slots import NoFreeSlot
+
+#: A PDF renders in about a second, so a slot is free again within a few.
+BUSY_RETRY_SECONDS = 5
+
 #: Served when the database cannot be reached or cannot write (a restart, a full disk).
 #: Plain HTML on purpose: the usual templates look up the logged-in user in the database.
 UNAVAILABLE_PAGE = """<!doctype html>
@@ -51,6 +56,16 @@ def register(app: Flask) -> None:
         app.logger.warning("database unavailable: %s", str(error).split("\n")[0])
         return Response(UNAVAILABLE_PAGE, status=503, mimetype="text/html",
                         headers={"Retry-After": "30", "Cache-Control": "no-store"})
+
+    @app.errorhandler(NoFreeSlot)
+    def renderers_busy(_error):
+        # Every render slot of this host is taken: the worker answers at once instead of
+        # waiting, so that the answering pages keep their workers.
+        response = Response(render_template("errors/busy.html"), status=503,
+                            mimetype="text/html")
+        response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(500)
     def server_error(_error):

@@ -261,3 +261,24 @@ def test_pdf_names_the_period_and_questionnaire_in_words_of_the_reader(data, cli
     assert "2026-spring" not in text and "2025-autumn" not in text
     assert "Pieni, versio 1" in text  # the questionnaire's title, not its id "tiny"
     assert "Kauteen syksy 2025 verrattuna pisteet ovat nousseet" in text
+
+
+def test_a_download_while_every_render_slot_is_taken_answers_busy_and_then_succeeds(
+        app, data, client, make_user, tmp_path):
+    from assess.render_slots import render_slot
+
+    slots = tmp_path / "slots"
+    app.config.update(PDF_RENDER_SLOTS=1, PDF_RENDER_SLOT_DIR=str(slots))
+    login_leader(client, make_user, data["network"], "en")
+    url = f"/rounds/{data['round'].id}/report.pdf"
+    with render_slot(1, slots):  # another worker of this host is rendering
+        busy = client.get(url)
+    # At once, without waiting for the slot: the worker is free for the answering pages.
+    assert busy.status_code == 503
+    assert busy.headers["Retry-After"] == "5" and busy.headers["Cache-Control"] == "no-store"
+    page = busy.get_data(as_text=True)
+    assert "try the download again in a few seconds" in page and f'href="{url}"' in page
+    assert client.get(url).data.startswith(b"%PDF")
+    with render_slot(1, slots):  # a cached PDF needs no slot
+        cached = client.get(url)
+    assert cached.status_code == 200 and cached.data.startswith(b"%PDF")
