@@ -42,6 +42,7 @@ from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import Session
 
 from .. import scoring
+from ..labels import period_label as readable_period
 from ..models import (
     Answer,
     Network,
@@ -1110,8 +1111,8 @@ def chart_set(data: dict, dimension_id: str, title: str,
     series = data["trends"].get(dimension_id) if trend else None
     if series and any(v is not None for v in series["national"]):
         result["trend"] = charts.trend_chart(
-            series["periods"], [{"label": _("National median"), "values": series["national"],
-                                 "emphasis": True}],
+            [readable_period(p) for p in series["periods"]],
+            [{"label": _("National median"), "values": series["national"], "emphasis": True}],
             y_label=_("Score 0–100"), band=(series["national_p25"], series["national_p75"]),
             band_label=_("p25–p75"))
     return result

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from .. import PROJECT_ROOT
 from ..i18n import format_score
+from ..labels import period_label
 from ..models import RenderedReport, Round
 from ..reports import pdf as pdf_renderer
 from .reports import network_report
@@ -224,7 +225,7 @@ def trend_chart(trends: dict, fmt: str = "svg", chart_id: str = "chart-trend") -
     if not rounds or not trends.get("dimensions"):
         return None
     charts = _charts()
-    periods = [r["period"] for r in rounds]
+    periods = [period_label(r["period"]) for r in rounds]
     panels = []
     for dim in trends["dimensions"]:
         points = dim["points"]

@@ -348,6 +348,9 @@ def test_trend_page_lists_every_closed_round_with_the_reports_figures(data, clie
             assert fmt(dim["score"], "fi") in text_of(row)
         assert f'href="/rounds/{round_.id}/report"' in table
     assert 'aria-labelledby="chart-trend-title chart-trend-desc"' in html
+    chart = re.search(r'<svg.*?</svg>', html[html.index("chart-trend-title") - 2000:],
+                      re.S).group(0)
+    assert "syksy 2025" in chart and "2025-autumn" not in chart  # the axis in words too
     assert "no trend" not in html
 
 
