@@ -807,6 +807,7 @@ def only_pdf(args) -> int:
         return 1
     from assess.services.demo import demo_periods
 
+    WORK.mkdir(parents=True, exist_ok=True)
     networks = max(int(s) for s in args.sizes.split(","))
     name = f"assess_bench_pdf_{networks}"  # apart from a full run's databases
     url = create_pg_database(name)
