@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -64,6 +65,30 @@ def redis_ping(db: int) -> None:
                 raise OSError("no PONG")
     except OSError as exc:
         unavailable(f"Redis is not reachable on 127.0.0.1:6379: {exc}")
+
+
+def redis_key_prefix(name: str) -> str:
+    """A rate-limit key prefix (RATELIMIT_KEY_PREFIX) of one test server's own.
+
+    Tests in parallel processes share the Redis database; each server counts under its
+    own prefix and forgets only its own keys (redis_forget), never another's. (Keeping
+    such tests on one xdist worker with xdist_group does not hold with pytest 9.2, whose
+    node ids no longer take xdist's group suffix.)
+    """
+    return f"{name}-{secrets.token_hex(6)}"
+
+
+def redis_forget(db: int, prefix: str) -> None:
+    """Delete the keys under one server's key prefix, and nothing else."""
+    import redis
+
+    store = redis.Redis(host="127.0.0.1", port=6379, db=db)
+    try:
+        keys = list(store.scan_iter(match=f"*{prefix}*"))
+        if keys:
+            store.delete(*keys)
+    finally:
+        store.close()
 
 
 def redis_flush(db: int) -> None:

@@ -20,7 +20,6 @@ _spec.loader.exec_module(live)
 
 REDIS_DB = 14
 # The module's tests share one pair of hosts and one Redis database: one xdist worker.
-pytestmark = pytest.mark.xdist_group("redis-14")
 LINK_LIMIT = 5
 PASSWORD = "correct horse battery staple"
 
@@ -37,7 +36,7 @@ def hosts(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("hosts")
     database = live.PostgresDatabase(admin_url, f"assess_two_hosts_{secrets.token_hex(4)}")
     secret = secrets.token_hex(32)
-    live.redis_flush(REDIS_DB)
+    prefix = live.redis_key_prefix("two-hosts")
     servers = []
     try:
         tokens = live.prepare_round(database.url, secret, 3)
@@ -47,16 +46,17 @@ def hosts(tmp_path_factory):
         env = live.server_env(
             database.url, secret,
             ASSESS_RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:6379/{REDIS_DB}",
+            ASSESS_RATELIMIT_KEY_PREFIX=prefix,
             ASSESS_SURVEY_LINK_RATE_LIMIT=f"{LINK_LIMIT} per day",
         )
         for name in ("host-a", "host-b"):
             servers.append(live.Gunicorn(env, tmp_path, workers=2, name=name).start())
         yield {"a": servers[0].base, "b": servers[1].base, "tokens": tokens,
-               "url": database.url}
+               "url": database.url, "prefix": prefix}
     finally:
         for server in servers:
             server.stop()
-        live.redis_flush(REDIS_DB)
+        live.redis_forget(REDIS_DB, prefix)
         database.drop()
 
 
@@ -103,7 +103,7 @@ def test_a_login_made_on_one_host_is_valid_on_the_other(hosts):
 
 
 def test_the_link_guessing_limit_counts_requests_to_both_hosts(hosts):
-    live.redis_flush(REDIS_DB)
+    live.redis_forget(REDIS_DB, hosts["prefix"])
     browser = live.Browser(hosts["a"])
     statuses = []
     for attempt in range(LINK_LIMIT + 1):

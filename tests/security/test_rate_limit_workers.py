@@ -25,7 +25,6 @@ live = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(live)
 
 REDIS_DB = 13
-pytestmark = pytest.mark.xdist_group("redis-13")
 WORKERS = 4
 ACCOUNT_LIMIT = 5
 ADDRESS_LIMIT = 8
@@ -45,7 +44,7 @@ def server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("workers")
     database = live.PostgresDatabase(admin_url, f"assess_workers_{secrets.token_hex(4)}")
     secret = secrets.token_hex(32)
-    live.redis_flush(REDIS_DB)
+    prefix = live.redis_key_prefix("four-workers")
     gunicorn = None
     try:
         _prepare(database.url, secret)
@@ -53,16 +52,18 @@ def server(tmp_path_factory):
         env = live.server_env(
             database.url, secret,
             ASSESS_RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:6379/{REDIS_DB}",
+            ASSESS_RATELIMIT_KEY_PREFIX=prefix,
             ASSESS_LOGIN_RATE_LIMIT_ACCOUNT=f"{ACCOUNT_LIMIT} per day",
             ASSESS_LOGIN_RATE_LIMIT_ADDRESS=f"{ADDRESS_LIMIT} per day",
         )
         gunicorn = live.Gunicorn(env, tmp_path, workers=WORKERS, name="four-workers").start()
         assert len(gunicorn.worker_pids()) == WORKERS
+        gunicorn.key_prefix = prefix
         yield gunicorn
     finally:
         if gunicorn is not None:
             gunicorn.stop()
-        live.redis_flush(REDIS_DB)
+        live.redis_forget(REDIS_DB, prefix)
         database.drop()
 
 
@@ -93,14 +94,14 @@ def _login(server, email: str) -> int:
 
 
 def test_the_account_limit_counts_failed_logins_across_all_workers(server):
-    live.redis_flush(REDIS_DB)
+    live.redis_forget(REDIS_DB, server.key_prefix)
     # A fresh connection per request: the 4 workers take them in turn as they are free.
     statuses = [_login(server, EMAIL) for _ in range(ACCOUNT_LIMIT + 3)]
     assert statuses == [401] * ACCOUNT_LIMIT + [429] * 3
 
 
 def test_the_address_limit_holds_for_a_burst_served_by_all_four_workers(server):
-    live.redis_flush(REDIS_DB)
+    live.redis_forget(REDIS_DB, server.key_prefix)
     browsers = []
     for n in range(BURST):
         browser = live.Browser(server.base)
@@ -127,7 +128,7 @@ def test_a_concurrent_burst_on_one_account_gets_exactly_the_account_limit_of_gue
     # Every guess is counted before its password is checked: were it counted after the
     # answer (as Flask-Limiter's deduct_when does), all guesses in flight at once would
     # pass the check while the first were still being verified.
-    live.redis_flush(REDIS_DB)
+    live.redis_forget(REDIS_DB, server.key_prefix)
     browsers = []
     for _ in range(ADDRESS_LIMIT):
         browser = live.Browser(server.base)
