@@ -135,15 +135,13 @@ EXPLANATIONS = {
         "en) into the database cache, so downloads of a closed round come from the cache "
         "(the next row)."),
     "answering page p95": (
-        "with as many PDFs rendering as sync workers (4 PDFs, 4 workers) every worker is busy "
-        "and the pages queue for a free one, whatever the renders' CPU priority; niced renders "
-        "even hold their workers a little longer under load. With gunicorn.conf.py's default "
-        "of 4 workers per core (8 here) workers stay free and the renders' nice 10 keeps the "
-        "pages near their floor (the 8-worker row). `rounds tick` pre-renders the closed "
-        "rounds' PDFs, so the morning burst of downloads comes from the cache. What would meet "
-        "it with 4 workers too: a PDF pool of its own (nginx routes /rounds/*/report.pdf to a "
-        "separate gunicorn), or a 503 with Retry-After when a host already renders half as "
-        "many PDFs as it has workers."),
+        "at most half the workers of a host render PDFs at once (render slots, "
+        "assess/render_slots.py, PDF_RENDER_SLOTS set by gunicorn.conf.py); a download "
+        "beyond that answers 503 with Retry-After at once and is retried (the note counts "
+        "them), so the answering pages always find free workers, and the renders' nice 10 "
+        "keeps the CPU theirs. Without the slots, 4 PDFs on 4 workers held every worker and "
+        "the p95 was about 1.1 s. What would lower it further: a PDF pool of its own (nginx "
+        "routes /rounds/*/report.pdf to a separate gunicorn)."),
 }
 
 
