@@ -334,6 +334,7 @@ def report_command(network_name, period_label, questionnaire_slug, fmt, table, l
 
     from flask_babel import force_locale
 
+    from .render_slots import waiting_for_slots
     from .services import report_exports, report_render
     from .services.reports import ReportError, find_round, network_report
 
@@ -347,7 +348,7 @@ def report_command(network_name, period_label, questionnaire_slug, fmt, table, l
     report = network_report(session, round_, lang, _config_min_respondents())
     # Without --lang, the texts come in the questionnaire's first language: so do the labels.
     lang = lang or report["language"]
-    with current_app.test_request_context(), force_locale(lang):
+    with waiting_for_slots(), current_app.test_request_context(), force_locale(lang):
         if fmt == "json":
             data = json.dumps(report, ensure_ascii=False, indent=2)
         elif fmt == "html":
@@ -384,6 +385,7 @@ def national_command(period_label, questionnaire_slug, version, theme, fmt, lang
     import json
 
     from .questionnaire import QuestionnaireError
+    from .render_slots import waiting_for_slots
     from .services import national
     from .services.exports import dashboard_csv, national_xlsx
     from .services.questionnaires import definition_of, find_version
@@ -411,8 +413,10 @@ def national_command(period_label, questionnaire_slug, version, theme, fmt, lang
         definition = definition_of(find_version(session, questionnaire_slug,
                                                 data["questionnaire"]["version"]))
         language = lang or definition.default_language
-        body = national.national_pdf(session, data, language,
-                                     lambda: national.render_national_pdf(session, data, language))
+        with waiting_for_slots():
+            body = national.national_pdf(
+                session, data, language,
+                lambda: national.render_national_pdf(session, data, language))
         session.commit()  # keeps the rendered PDF for the next request of the same figures
         _write_output(body, output)
 

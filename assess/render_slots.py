@@ -7,29 +7,47 @@ exclusive `flock` on one of the files `slot-0.lock` ... in `directory`. The kern
 the lock when the holder's file closes, also when the process is killed, so a slot is
 never left taken. The files hold nothing; any worker of the host can take any slot, so
 the app stays stateless across hosts (each host has its own slots, for its own CPU).
+The directory is the instance folder's `render-slots` unless PDF_RENDER_SLOT_DIR says
+otherwise, so the web workers and the daily run of one installation share it.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+
+#: Seconds a render waits for a free slot. 0 (the default) in web requests: they answer
+#: 503 at once instead of holding a worker. Commands wait (waiting_for_slots).
+_slot_wait: ContextVar[float] = ContextVar("render_slot_wait", default=0.0)
+#: How long the daily run and `assess report/national` wait for a slot.
+COMMAND_SLOT_WAIT = 600.0
 
 
 class NoFreeSlot(Exception):
     """Every render slot of this host is taken; try again in a few seconds."""
 
 
-def default_directory() -> Path:
-    return Path(tempfile.gettempdir()) / f"assess-render-slots-{os.getuid()}"
+@contextmanager
+def waiting_for_slots(seconds: float = COMMAND_SLOT_WAIT) -> Iterator[None]:
+    """Renders within the block wait up to `seconds` for a slot instead of failing."""
+    token = _slot_wait.set(seconds)
+    try:
+        yield
+    finally:
+        _slot_wait.reset(token)
+
+
+def slot_wait() -> float:
+    return _slot_wait.get()
 
 
 @contextmanager
-def render_slot(slots: int, directory: Path | None = None, wait: float = 0.0,
+def render_slot(slots: int, directory: Path, wait: float = 0.0,
                 poll: float = 0.2) -> Iterator[int]:
     """Hold one render slot for the `with` block; yields its number.
 
@@ -39,8 +57,9 @@ def render_slot(slots: int, directory: Path | None = None, wait: float = 0.0,
     if slots < 1:
         yield -1
         return
-    directory = directory or default_directory()
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if directory.stat().st_uid != os.getuid():  # another user could hold our slots
+        raise PermissionError(f"{directory} belongs to another user")
     deadline = time.monotonic() + wait
     while True:
         for number in range(slots):

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .. import PROJECT_ROOT
-from ..render_slots import render_slot
+from ..render_slots import render_slot, slot_wait
 
 STATIC_DIR = PROJECT_ROOT / "static"
 #: Fonts with å, ä, ö and the Sami letters, shipped inside matplotlib (a dependency).
@@ -117,10 +117,6 @@ def _stylesheet(css: str):
     return CSS(string=css, url_fetcher=fetcher, font_config=font_config)
 
 
-#: How long a command waits for a free render slot before giving up on a PDF.
-COMMAND_SLOT_WAIT = 600.0
-
-
 def run_at_low_priority(function: Callable[[], T]) -> T:
     """Call `function` in a thread with a raised nice value and wait for its result.
 
@@ -138,18 +134,19 @@ def run_at_low_priority(function: Callable[[], T]) -> T:
         return _run_in_low_priority_thread(function)
 
 
-def _slot_policy() -> tuple[int, Path | None, float]:
-    """(render slots of the host, their directory, seconds to wait for one): a request
-    does not wait (it answers 503 at once, keeping its worker free); a command (`rounds
-    tick`) waits its turn. No app: no limit."""
-    from flask import current_app, has_app_context, has_request_context
+def _slot_policy() -> tuple[int, Path, float]:
+    """(render slots of the host, their directory, seconds to wait for one). A web
+    request does not wait (it answers 503 at once, keeping its worker free); commands
+    wait their turn (render_slots.waiting_for_slots). No app: no limit."""
+    from flask import current_app, has_app_context
 
     if not has_app_context():
-        return 0, None, 0.0
+        return 0, Path(), 0.0
     config = current_app.config
     slots = int(config.get("PDF_RENDER_SLOTS") or 0)
-    directory = Path(config["PDF_RENDER_SLOT_DIR"]) if config.get("PDF_RENDER_SLOT_DIR") else None
-    return slots, directory, 0.0 if has_request_context() else COMMAND_SLOT_WAIT
+    directory = Path(config.get("PDF_RENDER_SLOT_DIR")
+                     or Path(current_app.instance_path) / "render-slots")
+    return slots, directory, slot_wait()
 
 
 def _run_in_low_priority_thread(function: Callable[[], T]) -> T:

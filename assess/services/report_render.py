@@ -33,6 +33,7 @@ from .. import PROJECT_ROOT
 from ..i18n import format_score
 from ..labels import period_label
 from ..models import RenderedReport, Round
+from ..render_slots import waiting_for_slots
 from ..reports import pdf as pdf_renderer
 from .reports import network_report
 
@@ -431,7 +432,9 @@ def prerender_pdfs(session: Session, round_ids: Sequence[int], languages: Sequen
         if round_ is None or round_.state != CLOSED:  # reopened meanwhile
             continue
         try:
-            with current_app.test_request_context(), force_locale(lang):
+            # A command: wait for one of the host's render slots rather than fail.
+            with (waiting_for_slots(), current_app.test_request_context(),
+                  force_locale(lang)):
                 _body, fresh = _cached_or_rendered_pdf(session, round_, lang, default_k)
             session.commit()
         except Exception:  # the round stays closed; its PDF renders on demand instead

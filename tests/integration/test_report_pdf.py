@@ -282,3 +282,30 @@ def test_a_download_while_every_render_slot_is_taken_answers_busy_and_then_succe
     with render_slot(1, slots):  # a cached PDF needs no slot
         cached = client.get(url)
     assert cached.status_code == 200 and cached.data.startswith(b"%PDF")
+
+
+def test_the_report_command_waits_for_a_render_slot_instead_of_failing(app, data, runner,
+                                                                       tmp_path):
+    import threading
+
+    from assess.render_slots import render_slot
+
+    slots = tmp_path / "slots"
+    app.config.update(PDF_RENDER_SLOTS=1, PDF_RENDER_SLOT_DIR=str(slots))
+    held, release = threading.Event(), threading.Event()
+
+    def web_worker_rendering():
+        with render_slot(1, slots):
+            held.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=web_worker_rendering)
+    worker.start()
+    held.wait(10)
+    threading.Timer(1.0, release.set).start()
+    out = tmp_path / "report.pdf"
+    result = runner.invoke(args=["report", "--network", NAME, "--period", "2026-spring",
+                                 "--format", "pdf", "--lang", "en", "-o", str(out)])
+    worker.join()
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")

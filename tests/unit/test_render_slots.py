@@ -11,7 +11,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from assess.render_slots import NoFreeSlot, render_slot
+from assess.render_slots import NoFreeSlot, render_slot, slot_wait, waiting_for_slots
 
 
 def test_a_third_render_finds_no_slot_while_two_are_held(tmp_path):
@@ -69,3 +69,24 @@ def test_no_limit_takes_no_lock(tmp_path):
     with render_slot(0, tmp_path) as first, render_slot(0, tmp_path) as second:
         assert first == second == -1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_renders_do_not_wait_unless_a_command_asks_them_to():
+    assert slot_wait() == 0  # a web request answers 503 at once
+    with waiting_for_slots(42):
+        assert slot_wait() == 42
+    assert slot_wait() == 0
+
+
+def test_a_slot_directory_of_another_user_is_refused(tmp_path):
+    import os
+
+    directory = tmp_path / "slots"
+    directory.mkdir()
+    try:
+        os.chown(directory, 65534, 65534)
+    except PermissionError:
+        pytest.skip("changing a directory's owner needs root")
+    # Another local user could otherwise hold every slot and make each download fail.
+    with pytest.raises(PermissionError), render_slot(1, directory):
+        pass
