@@ -59,7 +59,13 @@ def spend_attempt(limit: str, scope: str, key: str) -> bool:
     if not limiter.enabled:
         return True
     names = _counter_names(scope, key)
-    return all([limiter.limiter.hit(item, *names) for item in parse_many(limit)])
+    # Shortest window first, stopping at the first refusal: a refused attempt must not
+    # also use up the longer windows (20 refused posts in a minute would otherwise
+    # throttle the account for an hour after only 5 checked passwords).
+    for item in sorted(parse_many(limit), key=lambda item: item.get_expiry()):
+        if not limiter.limiter.hit(item, *names):
+            return False
+    return True
 
 
 def forgive_attempts(limit: str, scope: str, key: str) -> None:

@@ -155,6 +155,23 @@ def test_a_successful_login_clears_the_failures_counted_on_the_account(app, clie
     assert [attempt(client, world.emails["leader_a"]) for _ in range(6)] == [401] * 5 + [429]
 
 
+def test_refused_attempts_do_not_use_up_the_accounts_hourly_allowance(app, client, world):
+    from limits import parse
+
+    from assess.limiter import _counter_names, limiter
+
+    assert app.config["LOGIN_RATE_LIMIT_ACCOUNT"] == "5 per minute;20 per hour"
+    email = world.emails["admin"]
+    statuses = [attempt(client, email, f"198.51.100.{n}") for n in range(1, 13)]
+    assert statuses == [401] * 5 + [429] * 7
+    # Only the 5 checked passwords count against the hour: a burst of refused posts does
+    # not shut the real user out for the rest of it.
+    with app.test_request_context():
+        hour = limiter.limiter.get_window_stats(
+            parse("20 per hour"), *_counter_names("login", "account:" + email.lower()))
+    assert hour.remaining == 15
+
+
 def test_one_address_trying_many_accounts_is_limited(app, client, world):
     app.config["LOGIN_RATE_LIMIT_ADDRESS"] = "10 per minute"
     statuses = [attempt(client, f"guess{n}@example.org", f"192.0.2.{n}") for n in range(12)]
