@@ -450,7 +450,8 @@ def mail_waiting(round_id: int):
         return _back(round_)
     report = _mail_waiting_invitations(round_)
     audit.record("invitations_mailed", target=f"round:{round_.id}",
-                 detail=f"mailed={report.invited} failed={len(report.failed)}")
+                 detail=f"mailed={report.invited} failed={len(report.failed)} "
+                        f"left={report.left}")
     if not (report.invited or report.failed):
         flash(gettext("Every invitation has been mailed already."))
     _flash_mailed(report)
@@ -471,7 +472,8 @@ def send_reminders(round_id: int):
     report = schedule.remind_now(get_session(), round_, _send(), config["SECRET_KEY"],
                                  config["BASE_URL"], limit=int(config["MAILS_PER_REQUEST"]))
     audit.record("reminders_sent", target=f"round:{round_.id}",
-                 detail=f"reminded={report.reminded} failed={len(report.failed)}")
+                 detail=f"reminded={report.reminded} failed={len(report.failed)} "
+                        f"left={report.left}")
     if report.reminded:
         flash(ngettext("%(num)d reminder sent.", "%(num)d reminders sent.", report.reminded))
     if report.left:
@@ -481,7 +483,7 @@ def send_reminders(round_id: int):
             "to send the next ones.",
             report.left,
         ))
-    elif not report.failed:
+    if not (report.reminded or report.left or report.failed):
         flash(gettext("No reminders were needed: everyone invited has answered or was reminded "
                       "in the last 24 hours."))
     _flash_failures(report)
