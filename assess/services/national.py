@@ -82,7 +82,7 @@ Z998 = 3.090232306167813
 #: Raised when what the dashboard holds or how it is computed changes (cached dashboards).
 DASHBOARD_FORMAT = "dashboard-1:rule-13a"
 #: Raised when the charts change, so cached chart SVGs are drawn again.
-CHARTS_FORMAT = "charts-1"
+CHARTS_FORMAT = "charts-2"  # 2: periods in words on the trend axis
 #: Raised when the PDF's layout changes, so cached PDFs are rendered again.
 PDF_LAYOUT_VERSION = "national-pdf-1"
 STAGES = (0, 1, 2, 3, 4)
@@ -1130,7 +1130,9 @@ def cached_chart_set(data: dict, dimension_id: str, title: str, lang: str,
     shares it (the caller commits). Without a session the charts are drawn.
     """
     payload = json.dumps(
-        [CHARTS_FORMAT, data["regions"], data["national"], data["stages"],
+        # The renderer digest: a new translation or label redraws the kept charts too.
+        [CHARTS_FORMAT, _page_renderer_digest(), data["regions"], data["national"],
+         data["stages"],
          data["stage_threshold"], data["distribution"].get(dimension_id),
          data["funnel"].get(dimension_id), data["trends"].get(dimension_id),
          dimension_id, title, lang, trend],
