@@ -18,7 +18,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import DateTime, bindparam, case, delete, func, insert, inspect, select, update
+from sqlalchemy import (
+    DateTime,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
@@ -712,7 +723,8 @@ def member_statuses(session: Session, user_id: int, email: str,
     by_link = (
         select(Response.round_id, Response.status)
         .join(Invitation, Response.invitation_id == Invitation.id)
-        .where(func.lower(Invitation.email) == email.lower(), Response.round_id.in_(round_ids))
+        .where(func.lower(Invitation.email) == func.lower(literal(email)),
+               Response.round_id.in_(round_ids))
     )
     statuses: dict[int, str] = {}
     for round_id, status in session.execute(by_account.union_all(by_link)).all():
