@@ -39,6 +39,7 @@ from ..forms.rounds import (
     choice,
 )
 from ..i18n import format_date
+from ..labels import period_label
 from ..mail import sender_for
 from ..models import Invitation, Network, Period, QuestionnaireVersion, Round
 from ..models.survey import CLOSED, OPEN
@@ -173,7 +174,7 @@ def _fill_open_choices(form: OpenRoundForm, networks: list[Network]) -> None:
         title = localized(definition.title, lang, definition.default_language)
         versions.append(choice(row.id, f"{title} ({row.slug} v{row.version})"))
     form.network_id.choices = [choice(n.id, n.name) for n in networks]
-    form.period_id.choices = [choice(p.id, p.label) for p in periods]
+    form.period_id.choices = [choice(p.id, period_label(p.label)) for p in periods]
     form.questionnaire_id.choices = versions
 
 
@@ -232,7 +233,7 @@ def open_new_round():
         return _render_list(form, 400)
     if period.ends_on and opens_on > period.ends_on:
         form.opens_on.errors.append(gettext("The period %(period)s has ended by the opening date.",
-                                            period=period.label))
+                                            period=period_label(period.label)))
         return _render_list(form, 400)
     exists = session.scalar(select(Round.id).where(
         Round.network_id == network.id, Round.period_id == period.id,
@@ -550,7 +551,7 @@ def reopen_round(round_id: int):
         return _back(round_)
     if not surveys.is_current(round_.period, _today()):
         flash(gettext("The period %(period)s is over; its rounds stay closed.",
-                      period=round_.period.label), "error")
+                      period=period_label(round_.period.label)), "error")
         return _back(round_)
     try:
         surveys.reopen_round(session, round_, form.closes_on.data, _today())

@@ -224,6 +224,21 @@ def manage_url(round_) -> str:
     return f"/rounds/{round_.id}/manage"
 
 
+def test_the_open_round_form_names_seasonal_periods_in_words(client, db, make_user, auth,
+                                                             make_network, questionnaire_row):
+    seasonal = surveys.create_period(db, f"{TODAY.year + 1}-autumn", TODAY,
+                                     TODAY + timedelta(days=90))
+    db.commit()
+    network = make_network("Inland")
+    make_user("inland@example.org", role="leader", network=network)
+    auth.login("inland@example.org")
+    for lang, words in (("en", f"autumn {TODAY.year + 1}"), ("fi", f"syksy {TODAY.year + 1}")):
+        client.post("/language", data={"lang": lang})
+        page = client.get("/rounds").get_data(as_text=True)
+        option = re.search(rf'<option[^>]*value="{seasonal.id}"[^>]*>([^<]*)</option>', page)
+        assert option and option.group(1).strip() == words
+
+
 def test_a_leader_opens_a_round_with_the_form(client, db, make_user, auth, make_network,
                                              questionnaire_row, period):
     network = make_network("Inland")
