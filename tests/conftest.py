@@ -217,3 +217,19 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def render_calls(monkeypatch):
+    """Counts real PDF renders: a cached PDF never reaches WeasyPrint."""
+    from assess.reports import pdf as pdf_module
+
+    calls = []
+    real = pdf_module.render_pdf
+
+    def counting(html, stylesheets=(), **kwargs):
+        calls.append(html)
+        return real(html, stylesheets, **kwargs)
+
+    monkeypatch.setattr(pdf_module, "render_pdf", counting)
+    return calls

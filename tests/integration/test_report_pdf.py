@@ -12,7 +12,6 @@ from tiny_import import TINY, import_rows
 
 from assess.models import Network, RenderedReport, Round
 from assess.questionnaire import load_questionnaire_file
-from assess.reports import pdf as pdf_module
 from assess.services import schedule
 from assess.services.questionnaires import load_into_db
 
@@ -57,20 +56,6 @@ def fmt(value, lang):
 def pdf_text(body: bytes) -> str:
     reader = PdfReader(io.BytesIO(body))
     return "\n".join(page.extract_text() for page in reader.pages)
-
-
-@pytest.fixture
-def render_calls(monkeypatch):
-    """Counts real renders: a cached PDF never reaches WeasyPrint."""
-    calls = []
-    real = pdf_module.render_pdf
-
-    def counting(html, stylesheets=(), **kwargs):
-        calls.append(html)
-        return real(html, stylesheets, **kwargs)
-
-    monkeypatch.setattr(pdf_module, "render_pdf", counting)
-    return calls
 
 
 @pytest.mark.parametrize("lang", ["sv", "fi", "en"])

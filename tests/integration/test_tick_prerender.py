@@ -12,7 +12,6 @@ from tiny_import import TINY, import_rows
 
 from assess.models import Network, RenderedReport, Round
 from assess.questionnaire import load_questionnaire_file
-from assess.reports import pdf as pdf_module
 from assess.services import schedule
 from assess.services.questionnaires import load_into_db
 
@@ -23,20 +22,6 @@ def rows(network: str, count: int) -> list[str]:
     """`count` answers of the tiny questionnaire, each from an organisation of its own."""
     return [f"R1,{network},2026-spring,{network}-{i},{network} org {i},2026-03-15T10:00:00,"
             + ",".join(["3"] * 11) + "," for i in range(count)]
-
-
-@pytest.fixture
-def render_calls(monkeypatch):
-    """Counts real renders: a cached PDF never reaches WeasyPrint."""
-    calls = []
-    real = pdf_module.render_pdf
-
-    def counting(html, stylesheets=(), **kwargs):
-        calls.append(html)
-        return real(html, stylesheets, **kwargs)
-
-    monkeypatch.setattr(pdf_module, "render_pdf", counting)
-    return calls
 
 
 @pytest.fixture
